@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** The `fs-event-multicast` command: one entry point, one module per subcommand. */
+import { readFileSync } from 'node:fs';
+import { decodeCommand, encodeCommand, UsageError, DECODE_USAGE, ENCODE_USAGE, type Io } from './codec-commands.js';
+
+const USAGE = `usage: fs-event-multicast <command> [options]
+commands:
+  decode   decode raw datagrams (plain or PSK) and print the events
+  encode   build the datagram the C module sends for an event
+run 'fs-event-multicast <command> --help' for a command's options`;
+
+const io: Io = {
+  stdin: () => readFileSync(0),
+  stdout: (b) => void process.stdout.write(b),
+  stderr: (s) => void process.stderr.write(s),
+  env: process.env,
+};
+
+type Command = (argv: string[], io: Io) => number | Promise<number>;
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  decode: { run: decodeCommand, usage: DECODE_USAGE },
+  encode: { run: encodeCommand, usage: ENCODE_USAGE },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(USAGE + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (cmd === undefined) {
+    io.stderr(`fs-event-multicast: unknown command '${name}'\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`${e.message}\n${e.usage}\n`);
+      return 2;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`fs-event-multicast ${name}: ${(e as Error).message}\n${cmd.usage}\n`);
+      return 2;
+    }
+    io.stderr(`fs-event-multicast ${name}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
