@@ -82,25 +82,32 @@ export function datagramLength(text: Uint8Array, opts: Pick<FrameOptions, 'sende
 
 /** Builds the datagram for one event text: byte-identical to the C module's for the same UUID. */
 export function frameDatagram(text: Uint8Array, opts: FrameOptions): Buffer {
-  const plainLen = packetPlaintextLength(text, opts.senderLine);
+  const out = Buffer.allocUnsafe(datagramLength(text, opts));
+  frameDatagramInto(text, opts, out, 0);
+  return out;
+}
+
+/** frameDatagram writing into `out` at `offset` (room for datagramLength bytes); returns the bytes written. */
+export function frameDatagramInto(text: Uint8Array, opts: FrameOptions, out: Uint8Array, offset: number): number {
   if (opts.cipher === null) {
-    const out = Buffer.alloc(plainLen + PLAIN_TRAILING_ZEROS); // zero-filled: the trailer is part of the format
-    writePacketPlaintext(text, opts.senderLine, out, 0);
-    return out;
+    const n = writePacketPlaintext(text, opts.senderLine, out, offset);
+    out.fill(0, offset + n, offset + n + PLAIN_TRAILING_ZEROS); // the zero trailer is part of the format
+    return n + PLAIN_TRAILING_ZEROS;
   }
+  const plainLen = packetPlaintextLength(text, opts.senderLine);
   let scratch = opts.scratch?.buf;
   if (scratch === undefined || scratch.length < plainLen) {
     scratch = Buffer.allocUnsafe(Math.max(plainLen, 2048));
     if (opts.scratch) opts.scratch.buf = scratch;
   }
   writePacketPlaintext(text, opts.senderLine, scratch, 0);
-  const out = Buffer.allocUnsafe(PSK_PREFIX_BYTES + paddedLength(plainLen));
   const uuid = opts.uuid ?? randomUUID();
   if (uuid.length !== UUID_TEXT_BYTES) throw new RangeError(`uuid must be ${UUID_TEXT_BYTES} characters, got ${uuid.length}`);
-  out.write(uuid, 0, 'latin1');
-  out.fill(0, UUID_TEXT_BYTES, PSK_PREFIX_BYTES);
-  opts.cipher.encryptInto(out, 0, scratch.subarray(0, plainLen), out, PSK_PREFIX_BYTES);
-  return out;
+  const prefix = Buffer.from(out.buffer, out.byteOffset + offset, PSK_PREFIX_BYTES);
+  prefix.write(uuid, 0, 'latin1');
+  prefix.fill(0, UUID_TEXT_BYTES);
+  const n = opts.cipher.encryptInto(out, offset, scratch.subarray(0, plainLen), out, offset + PSK_PREFIX_BYTES);
+  return PSK_PREFIX_BYTES + n;
 }
 
 /** PKCS#7 always adds 1..8 bytes. */

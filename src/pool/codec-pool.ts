@@ -1,0 +1,272 @@
+/**
+ * CodecPool: the main thread's door to the codec work. Items (event texts, datagrams) are
+ * queued, cut into batches and run in a Piscina pool (or inline with `workers: 0`); results
+ * come back strictly in submission order, so events leave in the order FreeSWITCH emitted
+ * them and each sender's events are fired in the order they arrived.
+ *
+ * Batching is adaptive: a batch leaves at the end of the current I/O turn (setImmediate) when
+ * a worker is free, so a lone event waits microseconds; under load the in-flight limit makes
+ * items pile up and batches grow up to `maxBatch`, amortising the ~50 µs thread hand-off.
+ */
+import { Piscina } from 'piscina';
+import { fileURLToPath } from 'node:url';
+import { packBatch } from './batch.js';
+import {
+  createCodecState,
+  runEgress,
+  runIngress,
+  type CodecSettings,
+  type CodecState,
+  type EgressResult,
+  type EgressTask,
+  type IngressResult,
+  type IngressTask,
+} from './tasks.js';
+
+export interface CodecPoolOptions {
+  /** Worker threads; 0 runs everything on the main thread. */
+  workers: number;
+  /** Most items in one task (default 64). */
+  maxBatch?: number;
+  /** Most tasks in flight per direction (default 2 × workers, at least 1). */
+  maxInFlight?: number;
+  /** Most items waiting per direction; beyond it the oldest are dropped and counted (default 50 000). */
+  maxQueued?: number;
+  /** Worker idle timeout before Piscina stops it (ms; default 60 000). */
+  idleTimeoutMs?: number;
+}
+
+export interface LaneStats {
+  queued: number;
+  inFlight: number;
+  batches: number;
+  items: number;
+  droppedQueueFull: number;
+  taskErrors: number;
+}
+
+type Runner<T, R> = (task: T) => Promise<R> | R;
+
+/** One direction: a queue, a batcher, an ordered completion stage. */
+class Lane<Task extends { kind: string }, Result> {
+  private readonly queue: Uint8Array[] = [];
+  private head = 0;
+  private scheduled = false;
+  private inFlight = 0;
+  private nextSeq = 0;
+  private deliverSeq = 0;
+  private readonly done = new Map<number, { result: Result | null; items: Uint8Array[] | null; error: unknown }>();
+  private idleWaiters: (() => void)[] = [];
+  readonly stats: LaneStats = { queued: 0, inFlight: 0, batches: 0, items: 0, droppedQueueFull: 0, taskErrors: 0 };
+
+  constructor(
+    private readonly makeTask: (items: Uint8Array[]) => { task: Task; transfer: ArrayBuffer[] },
+    private readonly run: (task: Task, transfer: ArrayBuffer[]) => Promise<Result> | Result,
+    private readonly deliver: (result: Result) => void,
+    private readonly onError: (error: unknown, items: number) => void,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  push(item: Uint8Array): void {
+    if (this.queue.length - this.head >= this.maxQueued) {
+      this.head++; // drop the oldest: fresh events matter more than stale ones
+      this.stats.droppedQueueFull++;
+    }
+    this.queue.push(item);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
+      const end = Math.min(this.queue.length, this.head + this.maxBatch);
+      const items = this.queue.slice(this.head, end);
+      this.head = end;
+      if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.dispatch(items);
+    }
+    if (this.head === this.queue.length && this.head > 0) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    this.stats.queued = this.queue.length - this.head;
+    this.stats.inFlight = this.inFlight;
+    this.checkIdle();
+  }
+
+  private dispatch(items: Uint8Array[]): void {
+    const seq = this.nextSeq++;
+    this.inFlight++;
+    this.stats.batches++;
+    this.stats.items += items.length;
+    const { task, transfer } = this.makeTask(items);
+    let pending: Promise<Result> | Result;
+    try {
+      pending = this.run(task, transfer);
+    } catch (e) {
+      this.complete(seq, null, e, items.length);
+      return;
+    }
+    if (pending instanceof Promise) {
+      pending.then(
+        (r) => this.complete(seq, r, null, items.length),
+        (e: unknown) => this.complete(seq, null, e, items.length),
+      );
+    } else this.complete(seq, pending, null, items.length);
+  }
+
+  private complete(seq: number, result: Result | null, error: unknown, count: number): void {
+    this.inFlight--;
+    this.done.set(seq, { result, items: null, error: error === null ? null : { error, count } });
+    while (this.done.has(this.deliverSeq)) {
+      const d = this.done.get(this.deliverSeq)!;
+      this.done.delete(this.deliverSeq);
+      this.deliverSeq++;
+      if (d.error !== null) {
+        this.stats.taskErrors++;
+        const e = d.error as { error: unknown; count: number };
+        this.onError(e.error, e.count);
+      } else this.deliver(d.result!);
+    }
+    this.schedule();
+  }
+
+  private checkIdle(): void {
+    if (this.inFlight === 0 && this.head === this.queue.length && this.idleWaiters.length > 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 && this.head === this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+export interface CodecPoolHandlers {
+  onEgress: (result: EgressResult) => void;
+  onIngress: (result: IngressResult) => void;
+  /** A batch failed in a worker (it was counted as lost). */
+  onTaskError: (direction: 'egress' | 'ingress', error: unknown, items: number) => void;
+}
+
+export class CodecPool {
+  readonly workers: number;
+  private readonly piscina: Piscina | null;
+  private readonly inline: CodecState | null;
+  private readonly egressLane: Lane<EgressTask, EgressResult>;
+  private readonly ingressLane: Lane<IngressTask, IngressResult>;
+  /** Switch name stamped on egress (null = each event's own) and our own name for ingress. */
+  switchname: string | null = null;
+  ownName: string | null = null;
+
+  constructor(settings: CodecSettings, options: CodecPoolOptions, handlers: CodecPoolHandlers) {
+    validatePoolOptions(options);
+    this.workers = options.workers;
+    const maxBatch = options.maxBatch ?? 64;
+    const maxInFlight = options.maxInFlight ?? Math.max(1, options.workers * 2);
+    const maxQueued = options.maxQueued ?? 50_000;
+    if (options.workers === 0) {
+      this.piscina = null;
+      this.inline = createCodecState(settings);
+    } else {
+      this.inline = null;
+      this.piscina = new Piscina({
+        filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
+        minThreads: options.workers,
+        maxThreads: options.workers,
+        idleTimeout: options.idleTimeoutMs ?? 60_000,
+        concurrentTasksPerWorker: 1,
+        workerData: { settings },
+      });
+    }
+    const run = <T, R>(inlineRun: (s: CodecState, t: T) => R): Runner<T, R> =>
+      this.inline !== null
+        ? (t: T) => inlineRun(this.inline!, t)
+        : (t: T) => this.piscina!.run(t, { transferList: transferOf(t) }) as Promise<R>;
+    this.egressLane = new Lane<EgressTask, EgressResult>(
+      (items) => {
+        const b = packBatch(items);
+        return { task: { kind: 'egress', ...b, switchname: this.switchname }, transfer: [b.buf] };
+      },
+      run(runEgress),
+      handlers.onEgress,
+      (e, n) => handlers.onTaskError('egress', e, n),
+      maxBatch,
+      maxInFlight,
+      maxQueued,
+    );
+    this.ingressLane = new Lane<IngressTask, IngressResult>(
+      (items) => {
+        const b = packBatch(items);
+        return { task: { kind: 'ingress', ...b, ownName: this.ownName }, transfer: [b.buf] };
+      },
+      run(runIngress),
+      handlers.onIngress,
+      (e, n) => handlers.onTaskError('ingress', e, n),
+      maxBatch,
+      maxInFlight,
+      maxQueued,
+    );
+  }
+
+  /** Queue one event text from the event socket (copied into the batch; the caller's buffer is free after). */
+  egress(text: Uint8Array): void {
+    this.egressLane.push(text);
+  }
+
+  /** Queue one received datagram. */
+  ingress(datagram: Uint8Array): void {
+    this.ingressLane.push(datagram);
+  }
+
+  stats(): { workers: number; egress: LaneStats; ingress: LaneStats } {
+    return { workers: this.workers, egress: { ...this.egressLane.stats }, ingress: { ...this.ingressLane.stats } };
+  }
+
+  /** Resolves when both directions have nothing queued or in flight. */
+  async drain(): Promise<void> {
+    await Promise.all([this.egressLane.idle(), this.ingressLane.idle()]);
+  }
+
+  async close(): Promise<void> {
+    await this.piscina?.destroy();
+  }
+}
+
+function transferOf(t: unknown): ArrayBuffer[] {
+  const b = (t as { buf?: unknown }).buf;
+  return b instanceof ArrayBuffer ? [b] : [];
+}
+
+export class PoolOptionsError extends Error {}
+
+function validatePoolOptions(o: CodecPoolOptions): void {
+  const int = (name: string, v: number | undefined, min: number, max: number) => {
+    if (v === undefined) return;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new PoolOptionsError(`${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+  };
+  int('workers', o.workers, 0, 256);
+  int('maxBatch', o.maxBatch, 1, 65536);
+  int('maxInFlight', o.maxInFlight, 1, 1024);
+  int('maxQueued', o.maxQueued, 1, 10_000_000);
+  int('idleTimeoutMs', o.idleTimeoutMs, 1, 86_400_000);
+}
