@@ -1,0 +1,552 @@
+/**
+ * One validated, deeply frozen configuration from FreeSWITCH's `event_multicast.conf.xml`
+ * (read unchanged), the bridge's extra params in the same `<settings>`, environment variables
+ * for the secrets and command-line flags. Precedence: flag > environment > file > default.
+ * Reload builds a new Config and swaps it in; `contentHash` tells whether the file changed.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { type Bindings, BindingsError, bindingsNotes, parseBindings } from './bindings.js';
+import { CONFIG_FLAG } from './flags.js';
+import { type ParamSpec, PARAM_SPECS, canonicalKey, findParam, paramSpec } from './params.js';
+import { Secret } from './secret.js';
+import { readModuleXml, XmlConfigError } from './xml.js';
+
+export { parseRunFlags, type RunFlags } from './flags.js';
+export { Secret } from './secret.js';
+
+export type AddressFamily = 4 | 6;
+export type DestinationKind = 'unicast' | 'multicast';
+export type DestinationLabel = 'IPv4 unicast' | 'IPv4 multicast' | 'IPv6 unicast' | 'IPv6 multicast';
+
+export interface Destination {
+  /** As written in `address` (white space stripped). */
+  readonly address: string;
+  readonly family: AddressFamily;
+  readonly kind: DestinationKind;
+  /** The C module's name for the kind, as `multicast_peers` prints it. */
+  readonly label: DestinationLabel;
+}
+
+export type StatusListen =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'off' };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type SecretSource = 'default' | 'file' | 'env' | 'flag';
+
+export interface Config {
+  /** The file read, or null when the XML came as text (or there was none). */
+  readonly file: string | null;
+  /** MD5 (hex) of the XML text, to tell on RELOADXML whether anything changed. */
+  readonly contentHash: string;
+  readonly destinations: readonly Destination[];
+  readonly port: number;
+  readonly sourceAddress: string;
+  readonly sourceAddressIpv6: string;
+  /** An IPv4 socket is needed (some destination is IPv4); likewise IPv6. */
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  readonly bindings: Bindings;
+  readonly ingressBindings: Bindings;
+  readonly ttl: number;
+  readonly loopback: boolean;
+  /** null = plain mode. */
+  readonly psk: Secret | null;
+  readonly esl: { readonly host: string; readonly port: number; readonly password: Secret };
+  readonly workers: number | 'auto';
+  readonly statusListen: StatusListen;
+  /** Override of the name learned from FreeSWITCH (`FreeSWITCH-Switchname`), or null. */
+  readonly switchname: string | null;
+  readonly injectors: number;
+  readonly peerTimeoutSeconds: number;
+  readonly maxDatagram: number;
+  readonly batchSize: number;
+  readonly batchDelayUs: number;
+  /** IPv4 address of the interface to send multicast from, or null (the routing table decides). */
+  readonly multicastInterface: string | null;
+  readonly logLevel: LogLevel;
+  /** Where each secret came from (never the secret itself). */
+  readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
+}
+
+export interface LoadConfigInput {
+  /** Path of the XML file. Defaults to the `config` flag. */
+  file?: string;
+  /** XML text to use instead of reading `file` (`file` then only names it in messages). */
+  xmlText?: string;
+  flags: Record<string, string | undefined>;
+  env: Record<string, string | undefined>;
+}
+
+/** Every problem found, each naming the param, the bad value (never a secret's) and what is allowed. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.length === 1 ? problems[0]! : `${problems.length} configuration problems:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** Limits of the bridge's numeric params: [min, max, default]. */
+const LIMITS = {
+  'esl-port': [1, 65535, 8021],
+  injectors: [1, 64, 2],
+  'peer-timeout': [1, 86400, 60],
+  'max-datagram': [512, 65507, 65507],
+  'batch-size': [1, 4096, 64],
+  'batch-delay-us': [0, 1_000_000, 500],
+} as const;
+const MAX_WORKERS = 64;
+const BLOWFISH_MAX_KEY_BYTES = 72;
+const DEFAULT_STATUS_LISTEN: StatusListen = { kind: 'tcp', host: '127.0.0.1', port: 8088 };
+
+type Origin = 'flag' | 'env' | 'file';
+interface RawValue {
+  readonly value: string;
+  readonly origin: Origin;
+}
+
+export function loadConfig(input: LoadConfigInput): { config: Config; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const flags = canonicalFlags(input.flags, problems);
+  const file = input.file ?? flags.get(CONFIG_FLAG) ?? null;
+  let text = input.xmlText ?? null;
+  if (text === null && file !== null) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new ConfigError([`cannot read configuration file ${file}: ${code}`]);
+    }
+  }
+
+  const fileValues = new Map<string, string>();
+  if (text !== null) {
+    let xml;
+    try {
+      xml = readModuleXml(text, file ?? 'configuration');
+    } catch (e) {
+      if (e instanceof XmlConfigError) throw new ConfigError([e.message]);
+      throw e;
+    }
+    warnings.push(...xml.warnings);
+    const seen = new Map<string, number>();
+    for (const { name, value } of xml.params) {
+      const spec = findParam(name);
+      if (spec === undefined) {
+        warnings.push(`unknown param '${name}' ignored; known params: ${PARAM_SPECS.map((p) => p.display).join(', ')}`);
+        continue;
+      }
+      seen.set(spec.key, (seen.get(spec.key) ?? 0) + 1);
+      fileValues.set(spec.key, value); // the last one wins, as in the C module
+    }
+    for (const [key, count] of seen) {
+      if (count > 1) warnings.push(`param ${paramSpec(key).display} is set ${count} times; the last value is used (as FreeSWITCH does)`);
+    }
+  }
+
+  const raw = (key: string): RawValue | null => {
+    const spec = paramSpec(key);
+    const flag = flags.get(key);
+    if (flag !== undefined) return { value: flag, origin: 'flag' };
+    if (spec.env !== undefined) {
+      const v = input.env[spec.env];
+      if (v !== undefined && v !== '') return { value: v, origin: 'env' };
+    }
+    const v = fileValues.get(key);
+    return v === undefined ? null : { value: v, origin: 'file' };
+  };
+
+  for (const spec of PARAM_SPECS) {
+    const r = raw(spec.key);
+    if (r === null) continue;
+    if (r.value.includes('${')) {
+      warnings.push(
+        `${spec.display}${spec.secret ? '' : ` '${r.value}'`} uses a FreeSWITCH variable (\${...} or $\${...}); ` +
+          'the bridge does not expand them: write the value itself',
+      );
+    }
+    if (spec.secret && r.origin === 'flag') {
+      warnings.push(
+        `${spec.display} was given as a command-line flag: other local users can read it with ps; ` +
+          `use the environment variable ${spec.env} instead (e.g. a systemd EnvironmentFile)`,
+      );
+    }
+  }
+
+  const v = new Validator(problems, warnings);
+
+  // Destinations.
+  const destinations = v.destinations(raw('address'));
+  const port = v.port(raw('port'));
+  const sourceAddress = v.sourceAddress(raw('source-address'), 4, '0.0.0.0');
+  const sourceAddressIpv6 = v.sourceAddress(raw('source-address-ipv6'), 6, '::');
+  const ipv4 = destinations.some((d) => d.family === 4);
+  const ipv6 = destinations.some((d) => d.family === 6);
+  v.checkSockets(destinations, raw('source-address') !== null, raw('source-address-ipv6') !== null, sourceAddress, sourceAddressIpv6);
+
+  const bindingsRaw = raw('bindings');
+  if (bindingsRaw === null || bindingsRaw.value.trim() === '') {
+    warnings.push('no bindings: no local event will be sent (the C module says "No Event Bindings")');
+  }
+  const bindings = v.bindings('bindings', bindingsRaw?.value ?? '');
+  const ingressBindings = v.bindings('ingress-bindings', raw('ingress-bindings')?.value ?? 'ALL');
+
+  const ttl = v.ttl(raw('ttl'));
+  const loopback = v.loopback(raw('loopback'));
+  const pskRaw = raw('psk');
+  const psk = v.psk(pskRaw);
+
+  const eslHost = v.host(raw('esl-host'), '127.0.0.1');
+  const eslPort = v.integer('esl-port', raw('esl-port'));
+  const passwordRaw = raw('esl-password');
+  const eslPassword = v.password(passwordRaw);
+  if (passwordRaw === null && !isLoopbackHost(eslHost)) {
+    warnings.push(`esl-password is FreeSWITCH's default ClueCon while esl-host ${eslHost} is not a loopback address; set a real password`);
+  }
+
+  const workers = v.workers(raw('workers'));
+  const statusListen = v.statusListen(raw('status-listen'));
+  const switchname = v.switchname(raw('switchname'));
+  const injectors = v.integer('injectors', raw('injectors'));
+  const peerTimeoutSeconds = v.integer('peer-timeout', raw('peer-timeout'));
+  const maxDatagram = v.integer('max-datagram', raw('max-datagram'));
+  const batchSize = v.integer('batch-size', raw('batch-size'));
+  const batchDelayUs = v.integer('batch-delay-us', raw('batch-delay-us'));
+  const multicastInterface = v.multicastInterface(raw('multicast-interface'), destinations);
+  const logLevel = v.logLevel(raw('log-level'));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    file,
+    contentHash: createHash('md5').update(text ?? '', 'utf8').digest('hex'),
+    destinations,
+    port,
+    sourceAddress,
+    sourceAddressIpv6,
+    ipv4,
+    ipv6,
+    bindings,
+    ingressBindings,
+    ttl,
+    loopback,
+    psk,
+    esl: { host: eslHost, port: eslPort, password: eslPassword },
+    workers,
+    statusListen,
+    switchname,
+    injectors,
+    peerTimeoutSeconds,
+    maxDatagram,
+    batchSize,
+    batchDelayUs,
+    multicastInterface,
+    logLevel,
+    secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+/**
+ * The "Configured peers" lines of the C module's `multicast_peers`, without the leading tab:
+ * `IPv4 multicast: 225.1.1.1`.
+ */
+export function describeDestinations(config: Pick<Config, 'destinations'>): string[] {
+  return config.destinations.map((d) => `${d.label}: ${d.address}`);
+}
+
+/** IPv4 multicast = first octet 224..239; IPv6 multicast = text starts with `ff` (any case). */
+export function classifyAddress(address: string): Destination | null {
+  const family = isIP(address);
+  if (family === 4) {
+    const first = Number(address.split('.')[0]);
+    const kind: DestinationKind = first >= 224 && first <= 239 ? 'multicast' : 'unicast';
+    return { address, family, kind, label: kind === 'multicast' ? 'IPv4 multicast' : 'IPv4 unicast' };
+  }
+  if (family === 6) {
+    const kind: DestinationKind = address.slice(0, 2).toLowerCase() === 'ff' ? 'multicast' : 'unicast';
+    return { address, family, kind, label: kind === 'multicast' ? 'IPv6 multicast' : 'IPv6 unicast' };
+  }
+  return null;
+}
+
+function canonicalFlags(flags: Record<string, string | undefined>, problems: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    const key = canonicalKey(name);
+    if (key !== CONFIG_FLAG && findParam(key) === undefined) {
+      problems.push(`unknown flag --${name}`);
+      continue;
+    }
+    out.set(key, value);
+  }
+  return out;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+const INTEGER = /^\d+$/;
+const TRUE_WORDS = new Set(['yes', 'on', 'true', 't', 'enabled', 'active', 'allow']);
+const FALSE_WORDS = new Set(['no', 'off', 'false', 'f', 'disabled', 'inactive', 'deny', '']);
+
+/** Validators push to `problems`/`warnings` and return a usable value so that all problems are found in one pass. */
+class Validator {
+  constructor(
+    private readonly problems: string[],
+    private readonly warnings: string[],
+  ) {}
+
+  private bad(spec: ParamSpec, value: string, problem: string): void {
+    const shown = spec.secret ? '' : ` '${value}'`;
+    this.problems.push(`${spec.display}${shown}: ${problem}`);
+  }
+
+  destinations(r: RawValue | null): Destination[] {
+    const spec = paramSpec('address');
+    if (r === null || r.value.trim() === '') {
+      this.problems.push('address: no destination; set address to one or more IPv4/IPv6 addresses, comma-separated');
+      return [];
+    }
+    const out: Destination[] = [];
+    const entries = r.value.split(',').map((s) => s.trim());
+    if (entries.some((e) => e === '')) this.warnings.push(`address '${r.value}': empty entries between commas ignored`);
+    for (const entry of entries) {
+      if (entry === '') continue;
+      const d = classifyAddress(entry);
+      if (d === null) {
+        this.bad(spec, entry, 'not an IPv4 or IPv6 address (host names are not resolved); allowed: e.g. 225.1.1.1, 10.0.0.2, ff05::4242, fd00::2');
+        continue;
+      }
+      if (out.some((o) => o.address === d.address)) {
+        this.warnings.push(`address: destination ${entry} is listed twice; it is sent to once`);
+        continue;
+      }
+      out.push(d);
+    }
+    if (entries.every((e) => e === '')) {
+      this.problems.push(`address '${r.value}': no destination; set address to one or more IPv4/IPv6 addresses, comma-separated`);
+    }
+    return out;
+  }
+
+  port(r: RawValue | null): number {
+    const spec = paramSpec('port');
+    if (r === null) {
+      this.problems.push('port: not set; the bridge binds to and sends to one UDP port: set port to 1..65535 (e.g. 4242)');
+      return 0;
+    }
+    const t = r.value.trim();
+    if (!INTEGER.test(t) || Number(t) > 65535) {
+      this.bad(spec, r.value, 'not a port number; allowed: 1..65535');
+      return 0;
+    }
+    if (Number(t) === 0) {
+      this.bad(spec, r.value, 'port 0 (the C module\'s default) means no port: the bridge could not send anything; allowed: 1..65535');
+      return 0;
+    }
+    return Number(t);
+  }
+
+  sourceAddress(r: RawValue | null, family: AddressFamily, fallback: string): string {
+    if (r === null || r.value.trim() === '') return fallback;
+    const spec = paramSpec(family === 4 ? 'source-address' : 'source-address-ipv6');
+    const a = r.value.replace(/\s+/g, '');
+    const got = isIP(a);
+    if (got !== family) {
+      const what = got === 0 ? 'not an IP address' : `an IPv${got} address`;
+      this.bad(spec, a, `${what}; allowed: an IPv${family} address of this host (default ${fallback})`);
+      return fallback;
+    }
+    return a;
+  }
+
+  checkSockets(dests: Destination[], v4Set: boolean, v6Set: boolean, src4: string, src6: string): void {
+    const has4 = dests.some((d) => d.family === 4);
+    const has6 = dests.some((d) => d.family === 6);
+    if (v4Set && !has4 && dests.length > 0) {
+      this.warnings.push(`source_address ${src4} is set but no destination is IPv4: no IPv4 socket is opened, so nothing is received over IPv4 either`);
+    }
+    if (v6Set && !has6 && dests.length > 0) {
+      this.warnings.push(`source_address_ipv6 ${src6} is set but no destination is IPv6: no IPv6 socket is opened, so nothing is received over IPv6 either`);
+    }
+    if (src4.startsWith('127.')) {
+      for (const d of dests) {
+        if (d.family === 4 && d.kind === 'unicast' && !d.address.startsWith('127.')) {
+          this.warnings.push(`source_address ${src4} is a loopback address but destination ${d.address} is not: the kernel will not send there from loopback`);
+        }
+      }
+    }
+    if (src6 === '::1') {
+      for (const d of dests) {
+        if (d.family === 6 && d.address !== '::1') {
+          this.warnings.push(`source_address_ipv6 ::1 is loopback but destination ${d.address} is not: the kernel will not send there from loopback`);
+        }
+      }
+    }
+  }
+
+  bindings(key: 'bindings' | 'ingress-bindings', text: string): Bindings {
+    try {
+      const b = parseBindings(text);
+      for (const note of bindingsNotes(b)) this.warnings.push(key === 'bindings' ? note : `ingress-${note}`);
+      return b;
+    } catch (e) {
+      if (!(e instanceof BindingsError)) throw e;
+      this.problems.push(key === 'bindings' ? e.message : `ingress-${e.message}`);
+      return parseBindings('');
+    }
+  }
+
+  /** Like the C module: 1..255 or exactly "0"; anything else is a warning and 1. */
+  ttl(r: RawValue | null): number {
+    if (r === null) return 1;
+    const t = r.value.trim();
+    if (t === '0') return 0;
+    if (INTEGER.test(t) && Number(t) >= 1 && Number(t) <= 255) return Number(t);
+    this.warnings.push(`ttl '${r.value}' is invalid (allowed: 1..255 or 0); using the default of 1, as the C module does`);
+    return 1;
+  }
+
+  /** FreeSWITCH's switch_true(): yes/on/true/t/enabled/active/allow or a non-zero number. */
+  loopback(r: RawValue | null): boolean {
+    if (r === null) return false;
+    const t = r.value.trim().toLowerCase();
+    if (TRUE_WORDS.has(t)) return true;
+    if (/^-?\d+$/.test(t)) return Number(t) !== 0;
+    if (!FALSE_WORDS.has(t)) {
+      this.warnings.push(`loopback '${r.value}' is not a yes/no word; taken as no (as FreeSWITCH does); allowed: yes, no, true, false, on, off`);
+    }
+    return false;
+  }
+
+  psk(r: RawValue | null): Secret | null {
+    if (r === null) return null;
+    const spec = paramSpec('psk');
+    if (r.value === '') {
+      this.bad(spec, r.value, 'empty; remove the param for plain mode, or give a key of 1..72 bytes');
+      return null;
+    }
+    if (/[\r\n\0]/.test(r.value)) {
+      this.bad(spec, r.value, 'contains a line break or NUL byte; allowed: 1..72 bytes of text');
+      return null;
+    }
+    const s = new Secret(r.value);
+    if (s.byteLength > BLOWFISH_MAX_KEY_BYTES) {
+      this.warnings.push(`psk is ${s.byteLength} bytes long: Blowfish uses only the first ${BLOWFISH_MAX_KEY_BYTES} (as FreeSWITCH's OpenSSL does)`);
+    }
+    return s;
+  }
+
+  password(r: RawValue | null): Secret {
+    if (r === null) return new Secret('ClueCon');
+    if (r.value === '' || /[\r\n\0]/.test(r.value)) {
+      this.bad(paramSpec('esl-password'), r.value, 'empty or contains a line break; allowed: the password of FreeSWITCH\'s event_socket.conf.xml');
+      return new Secret('ClueCon');
+    }
+    return new Secret(r.value);
+  }
+
+  host(r: RawValue | null, fallback: string): string {
+    if (r === null) return fallback;
+    const t = r.value.trim();
+    if (isIP(t) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(t)) return t;
+    this.bad(paramSpec('esl-host'), r.value, 'not an IP address or host name; allowed: e.g. 127.0.0.1, ::1, localhost');
+    return fallback;
+  }
+
+  integer(key: keyof typeof LIMITS, r: RawValue | null): number {
+    const [min, max, fallback] = LIMITS[key];
+    if (r === null) return fallback;
+    const t = r.value.trim();
+    if (INTEGER.test(t) && Number(t) >= min && Number(t) <= max) return Number(t);
+    this.bad(paramSpec(key), r.value, `allowed: an integer ${min}..${max} (default ${fallback})`);
+    return fallback;
+  }
+
+  workers(r: RawValue | null): number | 'auto' {
+    if (r === null) return 'auto';
+    const t = r.value.trim();
+    if (t.toLowerCase() === 'auto') return 'auto';
+    if (INTEGER.test(t) && Number(t) <= MAX_WORKERS) return Number(t);
+    this.bad(paramSpec('workers'), r.value, `allowed: auto, or an integer 0..${MAX_WORKERS} (0 = do the work on the main thread)`);
+    return 'auto';
+  }
+
+  statusListen(r: RawValue | null): StatusListen {
+    if (r === null) return DEFAULT_STATUS_LISTEN;
+    const spec = paramSpec('status-listen');
+    const t = r.value.trim();
+    const allowed = 'allowed: host:port (e.g. 127.0.0.1:8088), [ipv6]:port, an absolute unix socket path, or off';
+    if (['off', 'none', 'no', 'false'].includes(t.toLowerCase())) return { kind: 'off' };
+    if (t.startsWith('/')) return { kind: 'unix', path: t };
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
+    if (m === null) {
+      this.bad(spec, r.value, `${t.includes('/') ? 'a unix socket path must be absolute; ' : ''}${allowed}`);
+      return DEFAULT_STATUS_LISTEN;
+    }
+    const host = m[1]!;
+    const port = Number(m[2]);
+    if (isIP(host) === 0 && host !== 'localhost') {
+      this.bad(spec, r.value, `host '${host}' is not an IP address; ${allowed}`);
+      return DEFAULT_STATUS_LISTEN;
+    }
+    if (port > 65535) {
+      this.bad(spec, r.value, `port ${port} out of range; ${allowed}; port 0..65535 (0 = any free port)`);
+      return DEFAULT_STATUS_LISTEN;
+    }
+    return { kind: 'tcp', host, port };
+  }
+
+  switchname(r: RawValue | null): string | null {
+    if (r === null) return null;
+    const t = r.value.trim();
+    // eslint-disable-next-line no-control-regex
+    if (t === '' || t.length > 255 || /[\x00-\x1f\x7f]/.test(t)) {
+      this.bad(paramSpec('switchname'), r.value, 'allowed: 1..255 printable characters (leave it out to use the name FreeSWITCH reports)');
+      return null;
+    }
+    return t;
+  }
+
+  multicastInterface(r: RawValue | null, dests: Destination[]): string | null {
+    if (r === null || r.value.trim() === '') return null;
+    const t = r.value.trim();
+    if (isIP(t) !== 4) {
+      this.bad(paramSpec('multicast-interface'), r.value, 'allowed: the IPv4 address of a local interface (e.g. 10.0.0.5, or 127.0.0.1 for tests)');
+      return null;
+    }
+    if (!dests.some((d) => d.family === 4 && d.kind === 'multicast')) {
+      this.warnings.push(`multicast-interface ${t} is set but no destination is IPv4 multicast; it has no effect`);
+    }
+    return t;
+  }
+
+  logLevel(r: RawValue | null): LogLevel {
+    if (r === null) return 'info';
+    const t = r.value.trim().toLowerCase();
+    const found = LOG_LEVELS.find((l) => l === t);
+    if (found !== undefined) return found;
+    this.bad(paramSpec('log-level'), r.value, `allowed: ${LOG_LEVELS.join(', ')}`);
+    return 'info';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,71 @@
+/**
+ * Every setting the bridge knows: the C module's params and the bridge's own. The same name
+ * works as an XML `<param name=...>` (case-insensitive, `_` and `-` alike) and as a
+ * command-line flag `--name value`. Scripts rely on these names: do not rename them.
+ */
+
+export interface ParamSpec {
+  /** Canonical key: lower case, words joined by `-`. */
+  readonly key: string;
+  /** How the name is written in FreeSWITCH's file and in messages. */
+  readonly display: string;
+  /** Read by the C module too (false: the bridge's own extra param). */
+  readonly module: boolean;
+  /** Never shown in messages; may also come from `env`. */
+  readonly secret: boolean;
+  /** Environment variable that may give it (beats the file, loses to a flag). */
+  readonly env?: string;
+  /** Default, as text for the docs ('' = none). */
+  readonly defaultText: string;
+  readonly help: string;
+}
+
+export const PSK_ENV = 'FS_EVENT_MULTICAST_PSK';
+export const ESL_PASSWORD_ENV = 'FS_EVENT_MULTICAST_ESL_PASSWORD';
+
+const spec = (s: Omit<ParamSpec, 'secret' | 'module'> & Partial<Pick<ParamSpec, 'secret' | 'module'>>): ParamSpec =>
+  Object.freeze({ secret: false, module: false, ...s });
+
+export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
+  // The C module's params (spec section 1).
+  spec({ key: 'address', display: 'address', module: true, defaultText: '', help: 'comma-separated IPv4/IPv6 unicast or multicast destinations' }),
+  spec({ key: 'port', display: 'port', module: true, defaultText: '', help: 'UDP port: bound locally and sent to on every destination (1..65535)' }),
+  spec({ key: 'source-address', display: 'source_address', module: true, defaultText: '0.0.0.0', help: 'IPv4 address the IPv4 socket binds to' }),
+  spec({ key: 'source-address-ipv6', display: 'source_address_ipv6', module: true, defaultText: '::', help: 'IPv6 address the IPv6 socket binds to' }),
+  spec({ key: 'bindings', display: 'bindings', module: true, defaultText: '', help: 'events sent: FreeSWITCH event names, ALL, CUSTOM followed by subclasses' }),
+  spec({ key: 'ttl', display: 'ttl', module: true, defaultText: '1', help: 'multicast TTL/hops: 1..255 or 0' }),
+  spec({ key: 'loopback', display: 'loopback', module: true, defaultText: 'no', help: 'IPv4 multicast loopback (yes/no)' }),
+  spec({ key: 'psk', display: 'psk', module: true, secret: true, env: PSK_ENV, defaultText: '', help: 'pre-shared key: Blowfish-CBC encryption (none = plain)' }),
+  // The bridge's own params.
+  spec({ key: 'esl-host', display: 'esl-host', defaultText: '127.0.0.1', help: "FreeSWITCH event socket host" }),
+  spec({ key: 'esl-port', display: 'esl-port', defaultText: '8021', help: 'FreeSWITCH event socket port' }),
+  spec({ key: 'esl-password', display: 'esl-password', secret: true, env: ESL_PASSWORD_ENV, defaultText: 'ClueCon', help: 'event socket password' }),
+  spec({ key: 'workers', display: 'workers', defaultText: 'auto', help: 'codec/crypto worker threads: 0 (main thread) .. 64, or auto' }),
+  spec({ key: 'status-listen', display: 'status-listen', defaultText: '127.0.0.1:8088', help: 'status endpoint: host:port, [ipv6]:port, an absolute unix socket path, or off' }),
+  spec({ key: 'switchname', display: 'switchname', defaultText: '', help: 'Multicast-Sender name (default: the name FreeSWITCH reports)' }),
+  spec({ key: 'injectors', display: 'injectors', defaultText: '2', help: 'event socket connections used for sendevent (1..64)' }),
+  spec({ key: 'peer-timeout', display: 'peer-timeout', defaultText: '60', help: 'seconds without a HEARTBEAT before a peer is down (1..86400)' }),
+  spec({ key: 'max-datagram', display: 'max-datagram', defaultText: '65507', help: 'largest datagram sent or accepted, bytes (512..65507)' }),
+  spec({ key: 'batch-size', display: 'batch-size', defaultText: '64', help: 'events per worker batch (1..4096)' }),
+  spec({ key: 'batch-delay-us', display: 'batch-delay-us', defaultText: '500', help: 'longest wait to fill a batch, microseconds (0..1000000)' }),
+  spec({ key: 'ingress-bindings', display: 'ingress-bindings', defaultText: 'ALL', help: 'received events fired locally (bindings grammar, on Orig-Event-Name/-Subclass)' }),
+  spec({ key: 'multicast-interface', display: 'multicast-interface', defaultText: '', help: 'IPv4 address of the interface multicast is sent from (default: the route)' }),
+  spec({ key: 'log-level', display: 'log-level', defaultText: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),
+]);
+
+const BY_KEY: ReadonlyMap<string, ParamSpec> = new Map(PARAM_SPECS.map((p) => [p.key, p]));
+
+/** `Source_Address` and `source-address` both give `source-address`. */
+export function canonicalKey(name: string): string {
+  return name.trim().toLowerCase().replace(/_/g, '-');
+}
+
+export function findParam(name: string): ParamSpec | undefined {
+  return BY_KEY.get(canonicalKey(name));
+}
+
+export function paramSpec(key: string): ParamSpec {
+  const p = BY_KEY.get(key);
+  if (p === undefined) throw new Error(`internal: no param ${key}`);
+  return p;
+}

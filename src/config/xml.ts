@@ -1,0 +1,133 @@
+/**
+ * Reads the `<settings><param name value/>` list of `<configuration name="event_multicast.conf">`
+ * out of FreeSWITCH XML: the module's own file (just that element) or a bigger document that
+ * holds it (e.g. a flattened freeswitch.xml). No interpretation of the params here.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+export const CONFIGURATION_NAME = 'event_multicast.conf';
+
+export interface XmlParam {
+  /** The name attribute as written (callers compare it case-insensitively). */
+  readonly name: string;
+  /** The value attribute, entities decoded, NOT trimmed; "" when absent (as FreeSWITCH). */
+  readonly value: string;
+}
+
+export interface ModuleXml {
+  /** The params in document order; a repeated name appears twice (the last one wins). */
+  readonly params: readonly XmlParam[];
+  readonly warnings: readonly string[];
+}
+
+export class XmlConfigError extends Error {
+  readonly line: number | null;
+  readonly column: number | null;
+  constructor(message: string, line: number | null = null, column: number | null = null) {
+    super(message);
+    this.name = 'XmlConfigError';
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** Parsed element: attributes as string properties, children as arrays (isArray below). */
+type XmlNode = { [key: string]: XmlValue };
+type XmlValue = string | XmlNode | Array<string | XmlNode>;
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  trimValues: false, // a psk may start or end with a space
+  parseAttributeValue: false,
+  parseTagValue: false,
+  processEntities: true,
+  // Every element becomes an array, so repeated and single children look the same.
+  isArray: (_name: string, _jpath: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
+});
+
+/**
+ * Parses `text` (named `source` in messages) and returns the module's params.
+ * Throws XmlConfigError for malformed XML (with line and column) or a missing element.
+ */
+export function readModuleXml(text: string, source = 'configuration'): ModuleXml {
+  const verdict = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (verdict !== true) {
+    const { line, col, msg } = verdict.err;
+    throw new XmlConfigError(`${source}:${line}:${col}: malformed XML: ${safeDetail(text, line, msg)}`, line, col);
+  }
+  const doc = parser.parse(text) as XmlNode;
+  const warnings: string[] = [];
+
+  const preprocess = collectElements(doc, 'X-PRE-PROCESS');
+  for (const el of preprocess) {
+    const cmd = attr(el, 'cmd') ?? '?';
+    // Only the command is named: a `set` directive's data may hold a secret.
+    warnings.push(`${source}: <X-PRE-PROCESS cmd="${cmd}"> ignored: the bridge does not run FreeSWITCH's preprocessor`);
+  }
+
+  const configs = collectElements(doc, 'configuration').filter(
+    (el) => (attr(el, 'name') ?? '').toLowerCase() === CONFIGURATION_NAME,
+  );
+  if (configs.length === 0) {
+    throw new XmlConfigError(`${source}: no <configuration name="${CONFIGURATION_NAME}"> element found`);
+  }
+  if (configs.length > 1) {
+    warnings.push(`${source}: ${configs.length} <configuration name="${CONFIGURATION_NAME}"> elements; the first is used (as FreeSWITCH does)`);
+  }
+  const settings = children(configs[0]!, 'settings');
+  if (settings.length === 0) {
+    throw new XmlConfigError(`${source}: <configuration name="${CONFIGURATION_NAME}"> has no <settings> element`);
+  }
+  if (settings.length > 1) warnings.push(`${source}: more than one <settings> element; only the first is read (as FreeSWITCH does)`);
+
+  const params: XmlParam[] = [];
+  for (const p of children(settings[0]!, 'param')) {
+    const name = attr(p, 'name');
+    if (name === undefined || name === '') {
+      warnings.push(`${source}: a <param> without a name attribute was ignored`);
+      continue;
+    }
+    params.push({ name, value: attr(p, 'value') ?? '' });
+  }
+  return { params, warnings };
+}
+
+/** The validator's message, unless the offending line holds a secret it might quote. */
+function safeDetail(text: string, line: number, msg: string): string {
+  const lineText = text.split('\n')[line - 1] ?? '';
+  if (/psk|password/i.test(lineText)) return 'syntax error on a line that holds a secret (details withheld)';
+  return msg;
+}
+
+function attr(el: XmlNode, name: string): string | undefined {
+  const v = el[`@${name}`];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function elementsOf(v: XmlValue | undefined): XmlNode[] {
+  if (v === undefined) return [];
+  const list = Array.isArray(v) ? v : [v];
+  // `<x/>` parses to "" (no attributes, no children): an element with nothing in it.
+  return list.map((item) => (typeof item === 'string' ? {} : item));
+}
+
+function children(el: XmlNode, tag: string): XmlNode[] {
+  return elementsOf(el[tag]);
+}
+
+/** Every element called `tag`, depth-first from `root`, in document order per parent. */
+function collectElements(root: XmlNode, tag: string): XmlNode[] {
+  const out: XmlNode[] = [];
+  const walk = (el: XmlNode): void => {
+    for (const [key, v] of Object.entries(el)) {
+      if (key.startsWith('@') || key === '#text') continue;
+      for (const child of elementsOf(v)) {
+        if (key === tag) out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
