@@ -244,3 +244,20 @@ export function originalEvent(scan: HeaderSpans): EventData {
 }
 
 export { MAX_IPV4_DATAGRAM, IV_BYTES };
+
+/**
+ * A `sendevent CUSTOM` for an event the bridge fires itself (peerup/peerdown): values from the
+ * network (a peer's name) are written only in a form that cannot break the command.
+ */
+export function buildCustomSendevent(subclass: string, headers: readonly (readonly [string, string])[]): Buffer {
+  const parts: Uint8Array[] = [Buffer.from(`sendevent CUSTOM\nEvent-Subclass: ${subclass}\n`, 'latin1')];
+  for (const [name, value] of headers) {
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw new RangeError(`header name ${JSON.stringify(name)} is not a token`);
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length === 0) continue;
+    const safe = mustStayEncoded(bytes) ? Buffer.from(urlEncodeBytes(bytes), 'latin1') : bytes;
+    parts.push(Buffer.from(`${name}: `, 'latin1'), safe, NL);
+  }
+  parts.push(NL);
+  return Buffer.concat(parts);
+}
