@@ -5,13 +5,13 @@
  *   node dist/bench/blowfish.js            table
  *   node dist/bench/blowfish.js --json     JSON
  *
- * Stock Node 20 has no bf-cbc (OpenSSL 3 legacy provider); then this script re-runs itself with
- * --openssl-legacy-provider for the baseline only. Bounded: about 0.5 s per cell, ~10 s in all.
+ * Stock Node 20 has no bf-cbc (OpenSSL 3 legacy provider); then this script re-runs itself once
+ * with --openssl-legacy-provider (bench/lib/legacy-provider.ts), so both are measured in one
+ * process. Bounded: about 0.5 s per cell, ~10 s in all.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { openSslBfCbc, PskCipher } from '../src/wire/psk-cipher.js';
+import { ensureBfCbcOrRespawn } from './lib/legacy-provider.js';
 
 const SIZES = [300, 1200, 4096];
 const CELL_MS = 500;
@@ -82,18 +82,6 @@ function benchOpenSsl(): Cell[] | null {
   return cells;
 }
 
-/** The baseline from a child Node with the legacy provider, when this process has no bf-cbc. */
-function benchOpenSslInChild(): { cells: Cell[] | null; note: string } {
-  const child = spawnSync(
-    process.execPath,
-    ['--openssl-legacy-provider', fileURLToPath(import.meta.url), '--baseline-only'],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  if (child.status !== 0) return { cells: null, note: `child with --openssl-legacy-provider failed: ${child.stderr.trim()}` };
-  const cells = JSON.parse(child.stdout) as Cell[] | null;
-  return { cells, note: cells ? 'baseline measured in a child node --openssl-legacy-provider' : 'no bf-cbc even with the legacy provider' };
-}
-
 function printTable(ours: Cell[], baseline: Cell[] | null, note: string): void {
   const rows = [['bytes', 'op', 'cached ops/s', 'cached MB/s', 'openssl-fresh ops/s', 'speedup']];
   for (const c of ours) {
@@ -114,14 +102,9 @@ function printTable(ours: Cell[], baseline: Cell[] | null, note: string): void {
 
 function main(): void {
   const args = process.argv.slice(2);
-  if (args.includes('--baseline-only')) {
-    process.stdout.write(JSON.stringify(benchOpenSsl()));
-    return;
-  }
+  const { note } = ensureBfCbcOrRespawn();
   const ours = benchCached();
-  let baseline = benchOpenSsl();
-  let note = 'baseline measured in this process';
-  if (baseline === null) ({ cells: baseline, note } = benchOpenSslInChild());
+  const baseline = benchOpenSsl();
   if (args.includes('--json')) {
     console.log(JSON.stringify({ node: process.version, note, cells: [...ours, ...(baseline ?? [])] }, null, 2));
   } else {

@@ -100,7 +100,7 @@ const LIMITS = {
   'peer-timeout': [1, 86400, 60],
   'max-datagram': [512, 65507, 65507],
   'batch-size': [1, 4096, 64],
-  'batch-delay-us': [0, 1_000_000, 500],
+  'batch-delay-us': [0, 1_000_000, 0],
 } as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;

@@ -47,7 +47,7 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'peer-timeout', display: 'peer-timeout', defaultText: '60', help: 'seconds without a HEARTBEAT before a peer is down (1..86400)' }),
   spec({ key: 'max-datagram', display: 'max-datagram', defaultText: '65507', help: 'largest datagram sent or accepted, bytes (512..65507)' }),
   spec({ key: 'batch-size', display: 'batch-size', defaultText: '64', help: 'events per worker batch (1..4096)' }),
-  spec({ key: 'batch-delay-us', display: 'batch-delay-us', defaultText: '500', help: 'longest wait to fill a batch, microseconds (0..1000000)' }),
+  spec({ key: 'batch-delay-us', display: 'batch-delay-us', defaultText: '0', help: 'longest wait to fill a partial batch, microseconds (0 = send as soon as a worker is free; timers round up to whole ms)' }),
   spec({ key: 'ingress-bindings', display: 'ingress-bindings', defaultText: 'ALL', help: 'received events fired locally (bindings grammar, on Orig-Event-Name/-Subclass)' }),
   spec({ key: 'multicast-interface', display: 'multicast-interface', defaultText: '', help: 'IPv4 address of the interface multicast is sent from (default: the route)' }),
   spec({ key: 'log-level', display: 'log-level', defaultText: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),

@@ -34,6 +34,11 @@ export interface CodecPoolOptions {
   maxQueued?: number;
   /** Worker idle timeout before Piscina stops it (ms; default 60 000). */
   idleTimeoutMs?: number;
+  /**
+   * Longest a partial batch waits to fill while a worker is free, in µs (default 0: it leaves at
+   * the end of the current I/O turn). Timers round up to whole milliseconds.
+   */
+  batchDelayUs?: number;
 }
 
 export interface LaneStats {
@@ -52,10 +57,11 @@ class Lane<Task extends { kind: string }, Result> {
   private readonly queue: Uint8Array[] = [];
   private head = 0;
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private nextSeq = 0;
   private deliverSeq = 0;
-  private readonly done = new Map<number, { result: Result | null; items: Uint8Array[] | null; error: unknown }>();
+  private readonly done = new Map<number, { result: Result | null; error: unknown }>();
   private idleWaiters: (() => void)[] = [];
   readonly stats: LaneStats = { queued: 0, inFlight: 0, batches: 0, items: 0, droppedQueueFull: 0, taskErrors: 0 };
 
@@ -67,6 +73,7 @@ class Lane<Task extends { kind: string }, Result> {
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
     private readonly maxQueued: number,
+    private readonly delayMs: number,
   ) {}
 
   push(item: Uint8Array): void {
@@ -75,16 +82,25 @@ class Lane<Task extends { kind: string }, Result> {
       this.stats.droppedQueueFull++;
     }
     this.queue.push(item);
+    if (this.timer !== null && this.queue.length - this.head >= this.maxBatch) {
+      // The batch filled while waiting: no reason to wait longer.
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.scheduled = false;
+    }
     this.schedule();
   }
 
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const fire = () => {
+      this.timer = null;
       this.scheduled = false;
       this.pump();
-    });
+    };
+    if (this.delayMs > 0 && this.queue.length - this.head < this.maxBatch) this.timer = setTimeout(fire, this.delayMs);
+    else setImmediate(fire);
   }
 
   private pump(): void {
@@ -130,7 +146,7 @@ class Lane<Task extends { kind: string }, Result> {
 
   private complete(seq: number, result: Result | null, error: unknown, count: number): void {
     this.inFlight--;
-    this.done.set(seq, { result, items: null, error: error === null ? null : { error, count } });
+    this.done.set(seq, { result, error: error === null ? null : { error, count } });
     while (this.done.has(this.deliverSeq)) {
       const d = this.done.get(this.deliverSeq)!;
       this.done.delete(this.deliverSeq);
@@ -182,6 +198,7 @@ export class CodecPool {
     const maxBatch = options.maxBatch ?? 64;
     const maxInFlight = options.maxInFlight ?? Math.max(1, options.workers * 2);
     const maxQueued = options.maxQueued ?? 50_000;
+    const delayMs = Math.ceil((options.batchDelayUs ?? 0) / 1000);
     if (options.workers === 0) {
       this.piscina = null;
       this.inline = createCodecState(settings);
@@ -211,6 +228,7 @@ export class CodecPool {
       maxBatch,
       maxInFlight,
       maxQueued,
+      delayMs,
     );
     this.ingressLane = new Lane<IngressTask, IngressResult>(
       (items) => {
@@ -223,6 +241,7 @@ export class CodecPool {
       maxBatch,
       maxInFlight,
       maxQueued,
+      delayMs,
     );
   }
 
@@ -269,4 +288,5 @@ function validatePoolOptions(o: CodecPoolOptions): void {
   int('maxInFlight', o.maxInFlight, 1, 1024);
   int('maxQueued', o.maxQueued, 1, 10_000_000);
   int('idleTimeoutMs', o.idleTimeoutMs, 1, 86_400_000);
+  int('batchDelayUs', o.batchDelayUs, 0, 1_000_000);
 }

@@ -230,8 +230,8 @@ test('numeric bridge params: defaults and limits', () => {
   assert.equal(config.peerTimeoutSeconds, 60);
   assert.equal(config.maxDatagram, 65507);
   assert.equal(config.batchSize, 64);
-  assert.equal(config.batchDelayUs, 500);
-  assert.equal(load([...BASE, ['batch-delay-us', '0']]).config.batchDelayUs, 0);
+  assert.equal(config.batchDelayUs, 0);
+  assert.equal(load([...BASE, ['batch-delay-us', '2000']]).config.batchDelayUs, 2000);
   assert.equal(load([...BASE, ['peer-timeout', '90']]).config.peerTimeoutSeconds, 90);
   assert.match(problemsOf(() => load([...BASE, ['injectors', '0']])), /injectors '0': allowed: an integer 1\.\.64/);
   assert.match(problemsOf(() => load([...BASE, ['max-datagram', '70000']])), /max-datagram '70000': allowed: an integer 512\.\.65507/);
