@@ -156,7 +156,6 @@ export function packetFacts(scan: HeaderSpans): PacketFacts {
 export const MAX_ORIG_NAME_BYTES = 127;
 const ORIG = Buffer.from('Orig-', 'latin1');
 const SENDEVENT_HEAD = Buffer.from('sendevent CUSTOM\nEvent-Subclass: multicast::event\nMulticast: yes\n', 'latin1');
-const COLON_SPACE = Buffer.from(': ', 'latin1');
 
 /** A decoded value that FreeSWITCH could not take raw on one command line: control bytes, or leading spaces it would strip. */
 function mustStayEncoded(v: Uint8Array): boolean {
@@ -168,10 +167,40 @@ function mustStayEncoded(v: Uint8Array): boolean {
   return false;
 }
 
-/** The value as the `sendevent` line carries it: decoded bytes, or their FreeSWITCH encoding when unsafe raw. */
-function commandValue(text: Uint8Array, s: number, e: number): Uint8Array {
-  const decoded = urlDecodeBytes(text, s, e);
-  return mustStayEncoded(decoded) ? Buffer.from(urlEncodeBytes(decoded), 'latin1') : decoded;
+/** -1 for a non-hex byte, else its value (either case). */
+const HEX = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) t[0x41 + i] = t[0x61 + i] = 10 + i;
+  return t;
+})();
+
+/**
+ * Writes the value of text[s, e) as the `sendevent` line carries it, at out[o]: the decoded
+ * bytes, or their FreeSWITCH encoding when they are unsafe raw. Returns the new end offset.
+ * `out` must have room for 3 × (e - s) bytes (the re-encoded worst case).
+ */
+function writeCommandValue(text: Uint8Array, s: number, e: number, out: Buffer, o: number): number {
+  const start = o;
+  let unsafe = text[s] === 0x20;
+  for (let i = s; i < e; i++) {
+    let b = text[i]!;
+    if (b === 0x25 && i + 2 < e) {
+      const hi = HEX[text[i + 1]!]!;
+      const lo = HEX[text[i + 2]!]!;
+      if (hi >= 0 && lo >= 0) {
+        b = (hi << 4) | lo;
+        i += 2;
+      }
+    }
+    if (b < 0x20 || b === 0x7f) unsafe = true;
+    out[o++] = b;
+  }
+  if (unsafe || (o > start && out[start] === 0x20)) {
+    const encoded = urlEncodeBytes(Buffer.from(out.subarray(start, o)));
+    return start + out.write(encoded, start, 'latin1');
+  }
+  return o;
 }
 
 /**
@@ -182,30 +211,39 @@ function commandValue(text: Uint8Array, s: number, e: number): Uint8Array {
  */
 export function buildSendevent(scan: HeaderSpans): Buffer {
   const { text, spans, count } = scan;
-  const parts: Uint8Array[] = [SENDEVENT_HEAD];
-  let size = SENDEVENT_HEAD.length;
+  const bodyLen = scan.bodyEnd - scan.bodyStart;
+  // Worst case: every value re-encoded at 3 bytes per byte.
+  let bound = SENDEVENT_HEAD.length + 32 + bodyLen;
+  for (let i = 0; i < count; i++) bound += ORIG.length + (spans[i * 4 + 1]! - spans[i * 4]!) + 3 + 3 * (spans[i * 4 + 3]! - spans[i * 4 + 2]!);
+  const out = Buffer.allocUnsafe(bound);
+  let o = SENDEVENT_HEAD.copy(out, 0);
   for (let i = 0; i < count; i++) {
     const k = i * 4;
     const vs = spans[k + 2]!;
     const ve = spans[k + 3]!;
     if (ve === vs) continue;
-    const value = commandValue(text, vs, ve);
-    if (value.length === 0) continue;
+    const lineStart = o;
+    o += ORIG.copy(out, o);
     const ns = spans[k]!;
     const ne = Math.min(spans[k + 1]!, ns + MAX_ORIG_NAME_BYTES - ORIG.length);
-    parts.push(ORIG, text.subarray(ns, ne), COLON_SPACE, value, NL);
-    size += ORIG.length + (ne - ns) + 2 + value.length + 1;
+    out.set(text.subarray(ns, ne), o);
+    o += ne - ns;
+    out[o++] = 0x3a; // ':'
+    out[o++] = 0x20;
+    const valueStart = o;
+    o = writeCommandValue(text, vs, ve, out, o);
+    if (o === valueStart) {
+      o = lineStart; // decoded to nothing: FreeSWITCH would drop the header
+      continue;
+    }
+    out[o++] = 0x0a;
   }
-  const bodyLen = scan.bodyEnd - scan.bodyStart;
   if (bodyLen > 0) {
-    const cl = Buffer.from(`Content-Length: ${bodyLen}\n\n`, 'latin1');
-    parts.push(cl, text.subarray(scan.bodyStart, scan.bodyEnd));
-    size += cl.length + bodyLen;
-  } else {
-    parts.push(NL);
-    size += 1;
-  }
-  return Buffer.concat(parts, size);
+    o += out.write(`Content-Length: ${bodyLen}\n\n`, o, 'latin1');
+    out.set(text.subarray(scan.bodyStart, scan.bodyEnd), o);
+    o += bodyLen;
+  } else out[o++] = 0x0a;
+  return out.subarray(0, o);
 }
 const NL = Buffer.from('\n', 'latin1');
 
