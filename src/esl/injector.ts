@@ -1,0 +1,337 @@
+/**
+ * SendeventInjector: fires events into the local FreeSWITCH over N event-socket connections.
+ *
+ * FreeSWITCH reads event-socket commands one byte per recv(): a ~1.2 KB sendevent costs it
+ * ~1.3 ms of CPU, so one connection carries ~740 sendevents/s and two ~1470/s on a 2-core box
+ * (four or more are slower again). Hence a small fixed number of connections (default 2),
+ * each pipelined: up to `maxInFlight` commands are written without waiting, and each
+ * `+OK <uuid>` / `-ERR ...` reply (they come back in order) retires the oldest.
+ *
+ * A sender always maps to the same connection (hash of its key), so one sender's events keep
+ * their order. Each connection has a bounded queue (events and bytes); when FreeSWITCH cannot
+ * keep up, or is down, it fills and then the OLDEST commands are dropped, counted, with a
+ * rate-limited warning naming the cause. Commands written but unanswered when a connection
+ * drops are put back at the head of the queue and written again after the reconnect
+ * (at-least-once: one that FreeSWITCH had fired just before the drop may fire twice).
+ */
+import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
+import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
+
+export interface SendeventInjectorOptions extends EslEndpointOptions {
+  /** Number of connections (setting `injectors`, default 2). */
+  connections?: number;
+  /** Per connection: most commands queued before the oldest are dropped (default 10000). */
+  maxQueuedEvents?: number;
+  /** Per connection: most bytes queued before the oldest are dropped (default 16 MiB). */
+  maxQueuedBytes?: number;
+  /** Per connection: commands written ahead of their replies (default 64). */
+  maxInFlight?: number;
+  /** Least time between two warnings of the same kind per connection (default 10000 ms). */
+  warnIntervalMs?: number;
+  /** Wrong password or ACL: the injector has stopped for good. */
+  onFatal?(error: EslFatalError): void;
+}
+
+export interface InjectorConnectionStats {
+  connected: boolean;
+  queued: number;
+  queuedBytes: number;
+  inFlight: number;
+  /** Commands written to the socket (re-writes after a reconnect count again). */
+  written: number;
+  /** Replies `+OK ...`: FreeSWITCH fired the event. */
+  delivered: number;
+  repliesOk: number;
+  /** Replies `-ERR ...`. */
+  repliesErr: number;
+  /** Replies that are neither `+OK` nor `-ERR`, and replies with no command waiting. */
+  repliesUnknown: number;
+  droppedOldest: number;
+  /** A single command larger than maxQueuedBytes, or sent after close(). */
+  droppedRefused: number;
+  /** Unanswered commands put back in the queue after a connection dropped. */
+  requeued: number;
+  reconnects: number;
+}
+
+export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorConnectionStats[] };
+
+const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, warnIntervalMs: 10_000 };
+
+export class SendeventInjector {
+  private readonly lanes: Lane[];
+  private readonly laneOfSender = new Map<string, Lane>();
+  private closing = false;
+
+  constructor(options: SendeventInjectorOptions) {
+    const owner = 'SendeventInjector';
+    const endpoint = resolveEndpoint(options, owner);
+    const settings = {
+      connections: options.connections ?? DEFAULTS.connections,
+      maxQueuedEvents: options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents,
+      maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
+      maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
+      warnIntervalMs: options.warnIntervalMs ?? DEFAULTS.warnIntervalMs,
+    };
+    positiveInteger(settings.connections, `${owner}: option 'connections'`);
+    if (settings.connections > 16) throw new RangeError(`${owner}: option 'connections' must be 1..16, got ${settings.connections}`);
+    positiveInteger(settings.maxQueuedEvents, `${owner}: option 'maxQueuedEvents'`);
+    positiveInteger(settings.maxQueuedBytes, `${owner}: option 'maxQueuedBytes'`);
+    positiveInteger(settings.maxInFlight, `${owner}: option 'maxInFlight'`);
+    positiveInteger(settings.warnIntervalMs, `${owner}: option 'warnIntervalMs'`);
+    let fatalReported = false;
+    const onFatal = (error: EslFatalError): void => {
+      if (fatalReported) return; // every connection hits the same wrong password
+      fatalReported = true;
+      for (const lane of this.lanes) void lane.connection.close();
+      options.onFatal?.(error);
+    };
+    this.lanes = Array.from({ length: settings.connections }, (_, i) => new Lane(i + 1, endpoint, settings, onFatal));
+  }
+
+  start(): void {
+    for (const lane of this.lanes) lane.connection.start();
+  }
+
+  /**
+   * Queues one complete command text (`sendevent CUSTOM\n...\n\n[body]`) on the sender's
+   * connection. Never blocks; drops the oldest queued commands when the queue is full.
+   */
+  send(senderKey: string, command: Buffer): void {
+    const lane = this.laneFor(senderKey);
+    if (this.closing) {
+      lane.counters.droppedRefused++;
+      return;
+    }
+    lane.enqueue(command);
+  }
+
+  /** The connection index (0-based) a sender's commands use. */
+  connectionIndexOf(senderKey: string): number {
+    return this.laneFor(senderKey).index - 1;
+  }
+
+  stats(): InjectorStats {
+    const perConnection = this.lanes.map((lane) => lane.stats());
+    const total: InjectorConnectionStats = { ...perConnection[0]! };
+    for (const s of perConnection.slice(1)) {
+      for (const key of Object.keys(total) as (keyof InjectorConnectionStats)[]) {
+        if (key === 'connected') total.connected = total.connected && s.connected;
+        else total[key] += s[key];
+      }
+    }
+    return { ...total, perConnection };
+  }
+
+  /**
+   * Stops accepting commands, waits up to `drainTimeoutMs` for the queues to be written and
+   * answered, then closes the connections. Resolves with the final stats (what is still
+   * queued or in flight then was not delivered).
+   */
+  async close(drainTimeoutMs = 2000): Promise<InjectorStats> {
+    this.closing = true;
+    const deadline = Date.now() + drainTimeoutMs;
+    while (Date.now() < deadline && this.lanes.some((lane) => lane.busy && !lane.connection.closedForGood)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const final = this.stats();
+    await Promise.all(this.lanes.map((lane) => lane.connection.close()));
+    return final;
+  }
+
+  private laneFor(senderKey: string): Lane {
+    let lane = this.laneOfSender.get(senderKey);
+    if (lane === undefined) {
+      lane = this.lanes[fnv1a(senderKey) % this.lanes.length]!;
+      if (this.laneOfSender.size >= 4096) this.laneOfSender.clear(); // senders are few; bound it anyway
+      this.laneOfSender.set(senderKey, lane);
+    }
+    return lane;
+  }
+}
+
+interface LaneSettings {
+  maxQueuedEvents: number;
+  maxQueuedBytes: number;
+  maxInFlight: number;
+  warnIntervalMs: number;
+}
+
+/** One connection with its queue and its in-flight window. */
+class Lane {
+  readonly connection: EslConnection;
+  readonly counters = { written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedOldest: 0, droppedRefused: 0, requeued: 0 };
+  private queue = new CommandQueue();
+  /** Written, reply not yet received, oldest first. */
+  private inFlight = new CommandQueue();
+  private readonly logger: EslLogger;
+  private readonly label: string;
+  private readonly warnedAt = new Map<string, number>();
+  private droppedSinceWarn = 0;
+  private errSinceWarn = 0;
+  private readonly onReply = (reply: EslReply | null): void => this.handleReply(reply);
+
+  constructor(
+    readonly index: number,
+    endpoint: ResolvedEndpoint,
+    private readonly settings: LaneSettings,
+    onFatal: (error: EslFatalError) => void,
+  ) {
+    this.logger = endpoint.logger;
+    this.label = `injector#${index}`;
+    this.connection = new EslConnection(endpoint, {
+      label: this.label,
+      onReady: () => this.pump(),
+      onDown: () => this.requeueInFlight(),
+      onFatal,
+    });
+  }
+
+  get busy(): boolean {
+    return this.queue.length > 0 || this.inFlight.length > 0;
+  }
+
+  enqueue(command: Buffer): void {
+    if (command.length > this.settings.maxQueuedBytes) {
+      this.counters.droppedRefused++;
+      this.warn('oversize', { bytes: command.length, maxQueuedBytes: this.settings.maxQueuedBytes }, 'sendevent larger than the whole queue; dropped');
+      return;
+    }
+    this.queue.push(command);
+    this.trimToBounds();
+    this.pump();
+  }
+
+  stats(): InjectorConnectionStats {
+    return {
+      connected: this.connection.ready,
+      queued: this.queue.length,
+      queuedBytes: this.queue.bytes,
+      inFlight: this.inFlight.length,
+      delivered: this.counters.repliesOk,
+      ...this.counters,
+      repliesUnknown: this.counters.repliesUnknown + this.connection.unexpectedReplies,
+      reconnects: this.connection.reconnects,
+    };
+  }
+
+  /** Writes queued commands while the window has room. */
+  private pump(): void {
+    if (!this.connection.ready) return;
+    const room = this.settings.maxInFlight - this.inFlight.length;
+    if (room <= 0 || this.queue.length === 0) return;
+    const batch: Buffer[] = [];
+    while (batch.length < room && this.queue.length > 0) {
+      const command = this.queue.shift();
+      batch.push(command);
+      this.inFlight.push(command);
+    }
+    this.connection.writeCommands(batch, this.onReply);
+    this.counters.written += batch.length;
+  }
+
+  private handleReply(reply: EslReply | null): void {
+    if (reply === null) return; // connection lost: onDown puts the in-flight commands back
+    this.inFlight.shift();
+    const text = reply.replyText ?? (reply.body?.toString('utf8').trim() || '');
+    if (text.startsWith('+OK')) {
+      this.counters.repliesOk++;
+    } else {
+      if (text.startsWith('-ERR')) this.counters.repliesErr++;
+      else this.counters.repliesUnknown++;
+      this.errSinceWarn++;
+      if (this.warn('reply', { reply: text.slice(0, 200), notOkSinceLastWarning: this.errSinceWarn }, 'FreeSWITCH did not accept a sendevent')) {
+        this.errSinceWarn = 0;
+      }
+    }
+    this.pump();
+  }
+
+  private requeueInFlight(): void {
+    const unanswered = this.inFlight.length;
+    if (unanswered === 0) return;
+    this.counters.requeued += unanswered;
+    this.queue.prepend(this.inFlight);
+    this.inFlight = new CommandQueue();
+    this.trimToBounds();
+  }
+
+  private trimToBounds(): void {
+    let dropped = 0;
+    while (this.queue.length > this.settings.maxQueuedEvents || this.queue.bytes > this.settings.maxQueuedBytes) {
+      this.queue.shift();
+      dropped++;
+    }
+    if (dropped === 0) return;
+    this.counters.droppedOldest += dropped;
+    this.droppedSinceWarn += dropped;
+    const cause = this.connection.ready
+      ? `FreeSWITCH is not keeping up (${this.inFlight.length} sendevents awaiting replies; it reads commands one byte at a time)`
+      : `FreeSWITCH event socket is not connected${this.connection.lastFailure ? ` (${this.connection.lastFailure})` : ''}`;
+    if (
+      this.warn(
+        'dropped',
+        { cause, droppedSinceLastWarning: this.droppedSinceWarn, droppedTotal: this.counters.droppedOldest, maxQueuedEvents: this.settings.maxQueuedEvents, maxQueuedBytes: this.settings.maxQueuedBytes },
+        'sendevent queue full; dropping the oldest',
+      )
+    ) {
+      this.droppedSinceWarn = 0;
+    }
+  }
+
+  /** Logs at warn level unless the same kind was logged within warnIntervalMs; returns whether it logged. */
+  private warn(kind: string, fields: object, message: string): boolean {
+    const now = Date.now();
+    const last = this.warnedAt.get(kind);
+    if (last !== undefined && now - last < this.settings.warnIntervalMs) return false;
+    this.warnedAt.set(kind, now);
+    this.logger.warn({ esl: this.label, ...fields }, message);
+    return true;
+  }
+}
+
+/** FIFO of command buffers with O(1) push/shift and a running byte count. */
+class CommandQueue {
+  private items: Buffer[] = [];
+  private head = 0;
+  bytes = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(command: Buffer): void {
+    this.items.push(command);
+    this.bytes += command.length;
+  }
+
+  shift(): Buffer {
+    const command = this.items[this.head]!;
+    this.items[this.head++] = EMPTY;
+    this.bytes -= command.length;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return command;
+  }
+
+  /** Puts all of `front` (in its order) before the current contents. */
+  prepend(front: CommandQueue): void {
+    this.items = front.items.slice(front.head).concat(this.items.slice(this.head));
+    this.head = 0;
+    this.bytes += front.bytes;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** 32-bit FNV-1a over the UTF-16 code units: stable, cheap, spreads short names well. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
