@@ -2,9 +2,13 @@
 /** The `fs-event-multicast` command: one entry point, one module per subcommand. */
 import { readFileSync } from 'node:fs';
 import { decodeCommand, encodeCommand, UsageError, DECODE_USAGE, ENCODE_USAGE, type Io } from './codec-commands.js';
+import { runCommand, RUN_USAGE } from './run-command.js';
+import { peersCommand, PEERS_USAGE } from './peers-command.js';
 
 const USAGE = `usage: fs-event-multicast <command> [options]
 commands:
+  run      run the bridge beside a FreeSWITCH box (--config event_multicast.conf.xml)
+  peers    show the running bridge's peers (the C module's multicast_peers)
   decode   decode raw datagrams (plain or PSK) and print the events
   encode   build the datagram the C module sends for an event
 run 'fs-event-multicast <command> --help' for a command's options`;
@@ -20,6 +24,8 @@ type Command = (argv: string[], io: Io) => number | Promise<number>;
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   decode: { run: decodeCommand, usage: DECODE_USAGE },
   encode: { run: encodeCommand, usage: ENCODE_USAGE },
+  run: { run: runCommand, usage: RUN_USAGE },
+  peers: { run: peersCommand, usage: PEERS_USAGE },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,402 @@
+/**
+ * The running bridge: what mod_event_multicast does for one FreeSWITCH box, from outside it.
+ *
+ *   egress   FreeSWITCH --ESL event plain--> [main] raw texts --> pool (filter, sender, frame,
+ *            Blowfish) --> [main] one datagram per destination
+ *   ingress  peers --UDP--> [main] datagrams --> pool (decrypt, MAGIC, parse, rewrite, sendevent
+ *            text) --> [main] sendevent injectors (per-sender order); HEARTBEATs -> peer table
+ *
+ * The main thread only moves bytes and counts; every per-byte cost is in the pool.
+ */
+import { cpus } from 'node:os';
+import { BRIDGE_SUBSCRIPTION, eslSubscription } from '../config/bindings.js';
+import { describeDestinations, type Config } from '../config/config.js';
+import { EslEventSource } from '../esl/event-source.js';
+import { SendeventInjector } from '../esl/injector.js';
+import type { EslFatalError } from '../esl/connection.js';
+import { UdpTransport } from '../net/udp-transport.js';
+import { multicastPeersText, PeerTable, type PeerChange } from '../peers/peer-table.js';
+import { batchItem } from '../pool/batch.js';
+import { CodecPool } from '../pool/codec-pool.js';
+import {
+  DELIVERED,
+  EGRESS_NOT_BOUND,
+  EGRESS_SENT,
+  EGRESS_TOO_LARGE,
+  EGRESS_UNREADABLE,
+  SIGNAL_RELOADXML,
+  type CodecSettings,
+  type EgressResult,
+  type IngressResult,
+} from '../pool/tasks.js';
+import { newCounters, type Counters } from '../status/counters.js';
+import { StatusServer } from '../status/status-server.js';
+import { buildCustomSendevent } from '../wire/ingress.js';
+import { DROP_REASONS } from '../wire/types.js';
+import type { Logger } from '../log.js';
+
+export interface BridgeOptions {
+  config: Config;
+  logger: Logger;
+  /** Re-reads the configuration (SIGHUP, RELOADXML); throws ConfigError when the new file is bad. */
+  reloadConfig?: () => Config;
+  /** The bridge stopped for good (wrong ESL password...): the caller should exit non-zero. */
+  onFatal?: (error: Error) => void;
+  /** Epoch ms; tests drive peer timeouts with it. */
+  now?: () => number;
+}
+
+/** Workers for `workers=auto`: the measured best on small boxes is one worker per spare core. */
+export function autoWorkers(): number {
+  return Math.max(1, Math.min(8, cpus().length - 1));
+}
+
+const LOG_INTERVAL_MS = 10_000;
+const PEER_SENDER_KEY = '\u0000peers';
+
+export class Bridge {
+  readonly counters: Counters = newCounters();
+  private config: Config;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private transport!: UdpTransport;
+  private pool!: CodecPool;
+  private source!: EslEventSource;
+  private injector!: SendeventInjector;
+  private status: StatusServer | null = null;
+  private peers: PeerTable;
+  private peerTimer: NodeJS.Timeout | null = null;
+  private learnedName: string | null = null;
+  private accepting = false;
+  private stopped = false;
+  private reloading: Promise<void> | null = null;
+  private readonly lastWarn = new Map<string, number>();
+
+  private constructor(private readonly options: BridgeOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000);
+  }
+
+  static async start(options: BridgeOptions): Promise<Bridge> {
+    const b = new Bridge(options);
+    await b.startAll();
+    return b;
+  }
+
+  get switchname(): string | null {
+    return this.config.switchname ?? this.learnedName;
+  }
+
+  /** Where the status endpoint listens, or null. */
+  get statusAddress(): string | null {
+    return this.status?.address ?? null;
+  }
+
+  private async startAll(): Promise<void> {
+    const c = this.config;
+    this.pool = this.createPool(c);
+    this.transport = this.createTransport(c);
+    await this.transport.start();
+    for (const w of this.transport.warnings()) this.logger.warn({ udp: true }, w);
+    this.injector = this.createInjector(c);
+    this.source = this.createSource(c);
+    this.accepting = true;
+    this.injector.start();
+    this.source.start();
+    this.status = await StatusServer.start(c.statusListen, {
+      peersText: () => this.peersText(),
+      peersJson: () => this.peersJson(),
+      status: () => this.statusJson(),
+      healthy: () => this.source.connected,
+    });
+    this.peerTimer = setInterval(() => this.expirePeers(), Math.min(5000, Math.max(250, (c.peerTimeoutSeconds * 1000) / 4)));
+    this.peerTimer.unref();
+    this.logger.info(
+      {
+        destinations: describeDestinations(c),
+        port: c.port,
+        psk: c.psk !== null,
+        workers: this.pool.workers,
+        injectors: c.injectors,
+        esl: `${c.esl.host}:${c.esl.port}`,
+        status: this.status?.address ?? 'off',
+      },
+      'bridge started',
+    );
+  }
+
+  private settingsOf(c: Config): CodecSettings {
+    return {
+      psk: c.psk === null ? null : c.psk.reveal(),
+      bindings: c.bindings,
+      ingressBindings: c.ingressBindings,
+      maxDatagram: c.maxDatagram,
+      limits: { maxHeaders: 10_000, maxHeaderBytes: c.maxDatagram },
+    };
+  }
+
+  private createPool(c: Config): CodecPool {
+    const workers = c.workers === 'auto' ? autoWorkers() : c.workers;
+    const pool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
+      onEgress: (r) => this.onEgress(r),
+      onIngress: (r) => this.onIngress(r),
+      onTaskError: (direction, error, items) => {
+        this.counters[direction].lost += items;
+        this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
+      },
+    });
+    pool.switchname = c.switchname;
+    pool.ownName = this.switchname;
+    return pool;
+  }
+
+  private createTransport(c: Config): UdpTransport {
+    const t = new UdpTransport({
+      destinations: c.destinations.map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast' })),
+      port: c.port,
+      sourceAddress: c.sourceAddress,
+      sourceAddressV6: c.sourceAddressIpv6,
+      ttl: c.ttl,
+      loopback: c.loopback,
+      ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
+    });
+    t.onDatagram((datagram) => {
+      if (!this.accepting) return;
+      this.counters.ingress.datagrams++;
+      this.pool.ingress(datagram);
+    });
+    t.onError((e) => this.warnRateLimited('udp', { err: e.message }, 'UDP socket error'));
+    return t;
+  }
+
+  private eslEndpoint(c: Config) {
+    return { host: c.esl.host, port: c.esl.port, password: c.esl.password.reveal(), logger: this.logger };
+  }
+
+  private createSource(c: Config): EslEventSource {
+    return new EslEventSource({
+      ...this.eslEndpoint(c),
+      subscription: eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION),
+      onEvents: (texts) => {
+        if (!this.accepting) return;
+        this.counters.egress.events += texts.length;
+        for (const t of texts) this.pool.egress(t);
+      },
+      onSwitchName: (name) => this.learnName(name),
+      onFatal: (e) => this.fatal(e),
+      onConnectionChange: (up) =>
+        up ? this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH') : this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting'),
+    });
+  }
+
+  private createInjector(c: Config): SendeventInjector {
+    return new SendeventInjector({ ...this.eslEndpoint(c), connections: c.injectors, onFatal: (e) => this.fatal(e) });
+  }
+
+  private learnName(name: string): void {
+    if (this.learnedName === name) return;
+    this.learnedName = name;
+    this.pool.ownName = this.switchname;
+    this.logger.info({ switchname: name, override: this.config.switchname }, 'learned the switch name from FreeSWITCH');
+  }
+
+  private fatal(e: EslFatalError | Error): void {
+    if (this.stopped) return;
+    this.logger.fatal({ reason: (e as EslFatalError).reason }, e.message);
+    this.options.onFatal?.(e);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Results from the pool, in order.
+
+  private onEgress(r: EgressResult): void {
+    const e = this.counters.egress;
+    for (let i = 0; i < r.ends.length; i++) {
+      const outcome = r.outcome[i];
+      if (outcome === EGRESS_SENT) {
+        this.transport.send(batchItem(r, i));
+        e.datagrams++;
+      } else if (outcome === EGRESS_NOT_BOUND) e.notBound++;
+      else if (outcome === EGRESS_UNREADABLE) e.unreadable++;
+      else if (outcome === EGRESS_TOO_LARGE) e.tooLarge++;
+      if (r.signals[i]! & SIGNAL_RELOADXML) void this.reload('RELOADXML');
+    }
+    for (const big of r.tooLarge) {
+      this.logger.warn({ event: big.event, bytes: big.bytes, maxDatagram: this.config.maxDatagram }, 'event too large for one datagram: not sent');
+    }
+    if (r.switchname !== null && this.learnedName === null) this.learnName(r.switchname);
+  }
+
+  private onIngress(r: IngressResult): void {
+    const g = this.counters.ingress;
+    const now = this.now();
+    for (let i = 0; i < r.ends.length; i++) {
+      const sender = r.senders[i] ?? null;
+      if (r.drop[i] === DELIVERED) {
+        this.injector.send(sender ?? '', batchItem(r, i));
+        g.fired++;
+      } else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
+      if (r.heartbeat[i] === 1 && sender !== null) {
+        const change = this.peers.sighted(sender, now);
+        if (change !== null) this.firePeerChange(change);
+      }
+    }
+    if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
+  }
+
+  private firePeerChange(change: PeerChange): void {
+    const subclass = change.kind === 'peerup' ? 'multicast::peerup' : 'multicast::peerdown';
+    this.injector.send(PEER_SENDER_KEY, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]));
+    if (change.kind === 'peerup') this.counters.peers.up++;
+    else this.counters.peers.down++;
+    this.logger.info({ peer: change.peer, lastseen: change.lastseen }, change.kind === 'peerup' ? 'peer up' : 'peer down');
+  }
+
+  /** Checks peer timeouts now (also run by a timer). */
+  expirePeers(): void {
+    for (const change of this.peers.expire(this.now())) this.firePeerChange(change);
+  }
+
+  private warnRateLimited(key: string, fields: object, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastWarn.get(key) ?? 0) < LOG_INTERVAL_MS) return;
+    this.lastWarn.set(key, now);
+    this.logger.warn({ ...fields, counters: key === 'ingress-drop' ? this.counters.ingress.dropped : undefined }, message);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Status
+
+  peersText(): string {
+    return multicastPeersText(!this.stopped, describeDestinations(this.config), this.peers.list(), this.now());
+  }
+
+  peersJson(): unknown {
+    const now = this.now();
+    return {
+      state: this.stopped ? 'Inactive' : 'Active',
+      configured: this.config.destinations.map((d) => ({ kind: d.label, address: d.address })),
+      peers: this.peers.list().map((p) => ({
+        name: p.name,
+        up: p.up,
+        lastSeen: Math.floor(p.lastSeenMs / 1000),
+        secondsAgo: Math.floor(now / 1000) - Math.floor(p.lastSeenMs / 1000),
+      })),
+    };
+  }
+
+  statusJson(): unknown {
+    return {
+      switchname: this.switchname,
+      uptimeSeconds: Math.round(process.uptime()),
+      counters: this.counters,
+      pool: this.pool.stats(),
+      esl: { events: this.source.stats(), injector: this.injector.stats() },
+      udp: this.transport.stats(),
+      memory: { rssBytes: process.memoryUsage.rss() },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reload: make before break, so nothing in flight is dropped.
+
+  /** Re-reads the configuration; a bad new file keeps the old configuration running. */
+  reload(why: string): Promise<void> {
+    if (this.options.reloadConfig === undefined || this.stopped) return Promise.resolve();
+    if (this.reloading !== null) return this.reloading;
+    this.reloading = this.doReload(why).finally(() => (this.reloading = null));
+    return this.reloading;
+  }
+
+  private async doReload(why: string): Promise<void> {
+    let next: Config;
+    try {
+      next = this.options.reloadConfig!();
+    } catch (e) {
+      this.counters.reloads.rejected++;
+      this.logger.error({ why, err: (e as Error).message }, 'configuration reload failed; keeping the running configuration');
+      return;
+    }
+    const old = this.config;
+    if (next.contentHash === old.contentHash) {
+      this.counters.reloads.unchanged++;
+      this.logger.debug({ why }, 'configuration unchanged');
+      return;
+    }
+    const changed = (f: (c: Config) => unknown) => JSON.stringify(f(old)) !== JSON.stringify(f(next));
+    const secretChanged = (a: Config['psk'], b: Config['psk']) => (a === null ? b !== null : b === null || !a.sameAs(b));
+    try {
+      if (
+        changed((c) => [c.destinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface])
+      ) {
+        // SO_REUSEADDR lets the new sockets bind beside the old ones: nothing is missed in between.
+        const t = this.createTransport(next);
+        await t.start();
+        const oldT = this.transport;
+        this.transport = t;
+        setTimeout(() => void oldT.close(), 200).unref();
+      }
+      if (
+        secretChanged(old.psk, next.psk) ||
+        changed((c) => [c.bindings, c.ingressBindings, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs])
+      ) {
+        const oldPool = this.pool;
+        this.pool = this.createPool(next);
+        void oldPool.drain().then(() => oldPool.close());
+      }
+      this.pool.switchname = next.switchname;
+      if (
+        changed((c) => [c.esl.host, c.esl.port, c.injectors, eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION)]) ||
+        !old.esl.password.sameAs(next.esl.password)
+      ) {
+        const oldSource = this.source;
+        const oldInjector = this.injector;
+        this.injector = this.createInjector(next);
+        this.source = this.createSource(next);
+        this.injector.start();
+        this.source.start();
+        void oldSource.close();
+        void oldInjector.close(5000);
+      }
+      if (changed((c) => c.peerTimeoutSeconds)) {
+        // Keep who was seen; only the timeout changes.
+        const table = new PeerTable(next.peerTimeoutSeconds * 1000);
+        for (const p of this.peers.list()) {
+          table.sighted(p.name, p.lastSeenMs);
+          if (!p.up) table.expire(Number.MAX_SAFE_INTEGER);
+        }
+        this.peers = table;
+      }
+      this.config = next;
+      this.pool.ownName = this.switchname;
+      this.counters.reloads.applied++;
+      this.logger.info({ why, destinations: describeDestinations(next) }, 'configuration reloaded');
+    } catch (e) {
+      this.counters.reloads.rejected++;
+      this.logger.error({ why, err: (e as Error).message }, 'could not apply the new configuration; keeping the running one');
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Stops taking input, drains what is in flight (bounded), then closes everything. */
+  async stop(drainMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.accepting = false;
+    if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    await this.source.close();
+    const drained = await Promise.race([
+      this.pool.drain().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
+    ]);
+    if (!drained) this.logger.warn({ pool: this.pool.stats() }, 'stop: the pool did not drain in time');
+    await this.injector.close(drainMs);
+    await this.transport.close();
+    await this.pool.close();
+    await this.status?.close();
+    this.logger.info({ counters: this.counters }, 'bridge stopped');
+  }
+}

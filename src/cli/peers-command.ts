@@ -1,0 +1,67 @@
+/** `fs-event-multicast peers`: the C module's `multicast_peers`, asked of a running bridge. */
+import { request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { UsageError, type Io } from './codec-commands.js';
+
+export const PEERS_USAGE = `usage: fs-event-multicast peers [--status HOST:PORT | --status /path/to.sock] [--json]
+  Prints the peers table of the running bridge (the text of the C module's multicast_peers API),
+  or with --json the same as JSON. Default --status: 127.0.0.1:8088 (the status-listen param).
+  Also: --counters prints every counter and queue depth as JSON.`;
+
+export async function peersCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      status: { type: 'string', default: '127.0.0.1:8088' },
+      json: { type: 'boolean', default: false },
+      counters: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.stdout(PEERS_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`peers: unexpected argument ${positionals[0]}`, PEERS_USAGE);
+  const target = parseStatusTarget(values.status);
+  const path = values.counters ? '/status' : values.json ? '/peers.json' : '/peers';
+  try {
+    const { code, body } = await httpGet(target, path);
+    if (code !== 200) {
+      io.stderr(`peers: the bridge at ${values.status} answered ${code}: ${body}`);
+      return 1;
+    }
+    io.stdout(body);
+    return 0;
+  } catch (e) {
+    io.stderr(`peers: cannot reach the bridge's status endpoint at ${values.status}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (is 'fs-event-multicast run' running, with this status-listen?)\n`);
+    return 1;
+  }
+}
+
+type Target = { socketPath: string } | { host: string; port: number };
+
+export function parseStatusTarget(s: string): Target {
+  if (s.startsWith('/')) return { socketPath: s };
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port < 1 || port > 65535) {
+    throw new UsageError(`peers: --status must be HOST:PORT or an absolute socket path, got ${JSON.stringify(s)}`, PEERS_USAGE);
+  }
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function httpGet(target: Target, path: string): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target, path, method: 'GET', timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * `fs-event-multicast run --config event_multicast.conf.xml [--esl-host ...]`: the bridge, until
+ * SIGINT/SIGTERM (graceful drain) or a fatal error (exit 1). SIGHUP re-reads the configuration.
+ */
+import { ConfigError, loadConfig, parseRunFlags, type Config } from '../config/config.js';
+import { PARAM_SPECS } from '../config/params.js';
+import { Bridge } from '../bridge/bridge.js';
+import { createLogger } from '../log.js';
+import { UsageError, type Io } from './codec-commands.js';
+
+export const RUN_USAGE = `usage: fs-event-multicast run --config FILE [--param value ...]
+  FILE is FreeSWITCH's own event_multicast.conf.xml; the bridge's settings are extra <param>s in
+  its <settings>, and every param can also be given as a flag, which wins over the file:
+${PARAM_SPECS.map((p) => `    --${p.display.padEnd(20)} ${p.help} (default ${p.defaultText})`).join('\n')}
+  Secrets: psk and esl-password also come from FS_EVENT_MULTICAST_PSK / FS_EVENT_MULTICAST_ESL_PASSWORD
+  (flags show up in 'ps'). Signals: SIGHUP reloads the file, SIGINT/SIGTERM drain and stop.`;
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const parsed = parseRunFlags(argv);
+  if (parsed.help) {
+    io.stdout(RUN_USAGE + '\n');
+    return 0;
+  }
+  if (parsed.errors.length > 0) throw new UsageError(`run: ${parsed.errors.join('; ')}`, RUN_USAGE);
+  if (parsed.flags['config'] === undefined) throw new UsageError('run: --config FILE is required (your event_multicast.conf.xml)', RUN_USAGE);
+  const load = (): { config: Config; warnings: string[] } => loadConfig({ flags: parsed.flags, env: io.env });
+  let first: { config: Config; warnings: string[] };
+  try {
+    first = load();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr(`fs-event-multicast run: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: first.config.logLevel });
+  for (const w of first.warnings) logger.warn({ config: first.config.file }, w);
+  return runBridge(first.config, logger, () => {
+    const next = load();
+    for (const w of next.warnings) logger.warn({ config: next.config.file }, w);
+    return next.config;
+  });
+}
+
+/** Runs a bridge until a signal or a fatal error; resolves with the exit code. */
+export async function runBridge(config: Config, logger: ReturnType<typeof createLogger>, reloadConfig?: () => Config): Promise<number> {
+  let fatal: Error | null = null;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((r) => (finish = r));
+  let bridge: Bridge;
+  try {
+    bridge = await Bridge.start({
+      config,
+      logger,
+      ...(reloadConfig !== undefined ? { reloadConfig } : {}),
+      onFatal: (e) => {
+        fatal = e;
+        void shutdown('fatal');
+      },
+    });
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
+    return 1;
+  }
+  let stopping = false;
+  async function shutdown(why: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, 'stopping: draining what is in flight');
+    const hardStop = setTimeout(() => {
+      logger.error('stop took longer than 15 s; exiting');
+      finish(1);
+    }, 15_000);
+    hardStop.unref();
+    await bridge.stop(5000);
+    clearTimeout(hardStop);
+    finish(fatal === null ? 0 : 1);
+  }
+  const onTerm = () => void shutdown('SIGTERM');
+  const onInt = () => void shutdown('SIGINT');
+  const onHup = () => void bridge.reload('SIGHUP');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGHUP', onHup);
+  const code = await finished;
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
+  process.off('SIGHUP', onHup);
+  return code;
+}

@@ -1,0 +1,43 @@
+/** The bridge's own counters: plain numbers on the main thread, read by the status endpoint. */
+import { DROP_REASONS, type DropReason } from '../wire/types.js';
+
+export interface Counters {
+  egress: {
+    /** Event texts received from the event socket. */
+    events: number;
+    /** Datagrams built (each is sent to every destination). */
+    datagrams: number;
+    /** Events the bindings do not send (the bridge subscribes to a few for itself). */
+    notBound: number;
+    /** Events whose datagram would exceed max-datagram: not sent, logged with name and size. */
+    tooLarge: number;
+    /** Event texts without an Event-Name. */
+    unreadable: number;
+    /** Events lost to a failed worker batch or a full queue. */
+    lost: number;
+  };
+  ingress: {
+    datagrams: number;
+    /** Commands handed to the sendevent injectors. */
+    fired: number;
+    dropped: Record<DropReason, number>;
+    /** Datagrams lost to a failed worker batch or a full queue. */
+    lost: number;
+  };
+  peers: { up: number; down: number };
+  reloads: { applied: number; rejected: number; unchanged: number };
+}
+
+export function newCounters(): Counters {
+  return {
+    egress: { events: 0, datagrams: 0, notBound: 0, tooLarge: 0, unreadable: 0, lost: 0 },
+    ingress: {
+      datagrams: 0,
+      fired: 0,
+      dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+      lost: 0,
+    },
+    peers: { up: 0, down: 0 },
+    reloads: { applied: 0, rejected: 0, unchanged: 0 },
+  };
+}

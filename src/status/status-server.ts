@@ -1,0 +1,67 @@
+/**
+ * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /peers` answers the C
+ * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
+ * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected (503 otherwise).
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync, unlinkSync } from 'node:fs';
+import type { StatusListen } from '../config/config.js';
+
+export interface StatusSource {
+  peersText(): string;
+  peersJson(): unknown;
+  status(): unknown;
+  healthy(): boolean;
+}
+
+export class StatusServer {
+  private constructor(
+    private readonly server: Server,
+    /** Where it listens, e.g. `127.0.0.1:8088` or a socket path. */
+    readonly address: string,
+  ) {}
+
+  static async start(listen: StatusListen, source: StatusSource): Promise<StatusServer | null> {
+    if (listen.kind === 'off') return null;
+    const server = createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      const send = (code: number, type: string, body: string) => {
+        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      };
+      if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
+      try {
+        if (url === '/peers') return send(200, 'text/plain; charset=utf-8', source.peersText());
+        if (url === '/peers.json') return send(200, 'application/json', JSON.stringify(source.peersJson()) + '\n');
+        if (url === '/status' || url === '/metrics') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
+        if (url === '/healthz') return send(source.healthy() ? 200 : 503, 'text/plain', source.healthy() ? 'ok\n' : 'FreeSWITCH not connected\n');
+        return send(404, 'text/plain', 'not found: try /peers, /peers.json, /status, /healthz\n');
+      } catch (e) {
+        return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);
+      }
+    });
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new Error(`status-listen ${describe(listen)}: cannot listen: ${e.code ?? e.message}`)),
+      );
+      if (listen.kind === 'unix') {
+        // A socket file left by a previous run would make listen fail with EADDRINUSE.
+        if (existsSync(listen.path)) unlinkSync(listen.path);
+        server.listen(listen.path, resolve);
+      } else server.listen(listen.port, listen.host, resolve);
+    });
+    const addr = server.address();
+    const where = typeof addr === 'string' ? addr : addr === null ? describe(listen) : `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    return new StatusServer(server, where);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function describe(l: StatusListen): string {
+  return l.kind === 'unix' ? l.path : l.kind === 'tcp' ? `${l.host}:${l.port}` : 'off';
+}
