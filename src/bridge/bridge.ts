@@ -52,7 +52,30 @@ export function autoWorkers(): number {
 }
 
 const LOG_INTERVAL_MS = 10_000;
-const PEER_SENDER_KEY = '\u0000peers';
+/** A reload's new event source buffers at most this many events before it takes over. */
+const HANDOVER_MAX_BUFFERED = 200_000;
+/** The old stream is matched against the first this-many events of the new one. */
+const HANDOVER_MATCH_WINDOW = 256;
+/** After the new source is subscribed, it takes over at the latest this much later. */
+const HANDOVER_DEADLINE_MS = 2_000;
+/** And in any case this long after the reload (the new source cannot connect). */
+const HANDOVER_TIMEOUT_MS = 10_000;
+
+/**
+ * A reload's switch from one event source to another on the same FreeSWITCH, make before break:
+ * `old` feeds the pool while `next` subscribes and buffers; both get the same event texts (the
+ * same bytes) from the moment `next` is subscribed, so the first event of the old stream found
+ * in the new one is where the new one takes over: nothing lost, nothing sent twice. (Events only
+ * the new bindings take that came before that point are not sent: they predate the switch.)
+ */
+interface SourceHandover {
+  readonly old: EslEventSource;
+  readonly next: EslEventSource;
+  readonly buffered: Buffer[];
+  /** The last text the old source passed on. */
+  lastOld: Buffer | null;
+  timer: NodeJS.Timeout;
+}
 
 export class Bridge {
   readonly counters: Counters = newCounters();
@@ -62,6 +85,7 @@ export class Bridge {
   private transport!: UdpTransport;
   private pool!: CodecPool;
   private source!: EslEventSource;
+  private handover: SourceHandover | null = null;
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
   private peers: PeerTable;
@@ -69,6 +93,7 @@ export class Bridge {
   private learnedName: string | null = null;
   private accepting = false;
   private stopped = false;
+  private fatalReported = false;
   private reloading: Promise<void> | null = null;
   private readonly lastWarn = new Map<string, number>();
 
@@ -81,12 +106,41 @@ export class Bridge {
 
   static async start(options: BridgeOptions): Promise<Bridge> {
     const b = new Bridge(options);
-    await b.startAll();
+    try {
+      await b.startAll();
+    } catch (e) {
+      await b.abortStart();
+      throw e;
+    }
     return b;
+  }
+
+  /** A failed start (status port taken...) closes what it had opened: nothing keeps running. */
+  private async abortStart(): Promise<void> {
+    this.stopped = true;
+    this.accepting = false;
+    if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    // Fields are unset when the step that makes them was not reached.
+    await this.source?.close();
+    await this.injector?.close(0);
+    await this.transport?.close();
+    await this.pool?.close();
+    await this.status?.close();
   }
 
   get switchname(): string | null {
     return this.config.switchname ?? this.learnedName;
+  }
+
+  /** Resolves once the event socket is subscribed and the switch name known (false on timeout). */
+  async ready(timeoutMs = 10_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    try {
+      return await Promise.race([this.source.switchName.then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Where the status endpoint listens, or null. */
@@ -163,7 +217,9 @@ export class Bridge {
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
     t.onDatagram((datagram) => {
-      if (!this.accepting) return;
+      // During a reload the old socket lingers briefly; for multicast both get every datagram,
+      // so only the current one feeds the pool (no duplicates).
+      if (!this.accepting || t !== this.transport) return;
       this.counters.ingress.datagrams++;
       this.pool.ingress(datagram);
     });
@@ -176,19 +232,102 @@ export class Bridge {
   }
 
   private createSource(c: Config): EslEventSource {
-    return new EslEventSource({
+    const source: EslEventSource = new EslEventSource({
       ...this.eslEndpoint(c),
       subscription: eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION),
-      onEvents: (texts) => {
-        if (!this.accepting) return;
-        this.counters.egress.events += texts.length;
-        for (const t of texts) this.pool.egress(t);
-      },
+      onEvents: (texts) => this.onSourceEvents(source, texts),
       onSwitchName: (name) => this.learnName(name),
       onFatal: (e) => this.fatal(e),
-      onConnectionChange: (up) =>
-        up ? this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH') : this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting'),
+      onConnectionChange: (up) => {
+        if (up) this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH');
+        else this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting');
+        const h = this.handover;
+        if (up && h !== null && source === h.next) {
+          clearTimeout(h.timer);
+          h.timer = setTimeout(() => this.completeHandover(null), HANDOVER_DEADLINE_MS).unref();
+        }
+      },
     });
+    return source;
+  }
+
+  private onSourceEvents(from: EslEventSource, texts: Buffer[]): void {
+    if (!this.accepting) return;
+    const h = this.handover;
+    if (h === null) {
+      if (from === this.source) this.passOn(texts);
+      return;
+    }
+    if (from === h.next) {
+      const base = h.buffered.length;
+      h.buffered.push(...texts);
+      // The new stream reached the last event the old one passed on: it takes over right after it.
+      if (h.lastOld !== null) {
+        for (let i = texts.length - 1; i >= 0; i--) {
+          if (texts[i]!.equals(h.lastOld)) return this.completeHandover(base + i + 1);
+        }
+      }
+      if (h.buffered.length > HANDOVER_MAX_BUFFERED) this.completeHandover(null);
+      return;
+    }
+    if (from !== h.old) return; // a source already replaced
+    // The old stream reached an event the new one already has.
+    const window = Math.min(h.buffered.length, HANDOVER_MATCH_WINDOW);
+    for (let i = 0; i < texts.length; i++) {
+      for (let p = 0; p < window; p++) {
+        if (texts[i]!.equals(h.buffered[p]!)) {
+          this.passOn(texts.slice(0, i + 1));
+          this.completeHandover(p + 1);
+          return;
+        }
+      }
+    }
+    this.passOn(texts);
+    h.lastOld = texts[texts.length - 1] ?? h.lastOld;
+  }
+
+  private passOn(texts: Buffer[]): void {
+    this.counters.egress.events += texts.length;
+    for (const t of texts) this.pool.egress(t);
+  }
+
+  /** Reload: a new event source replaces the running one (see SourceHandover). */
+  private replaceSource(next: EslEventSource, sameFreeSwitch: boolean): void {
+    if (this.handover !== null) this.completeHandover(null);
+    const old = this.source;
+    if (!sameFreeSwitch) {
+      this.source = next;
+      next.start();
+      void old.close();
+      return;
+    }
+    const timer = setTimeout(() => this.completeHandover(null), HANDOVER_TIMEOUT_MS).unref();
+    this.handover = { old, next, buffered: [], lastOld: null, timer };
+    next.start();
+  }
+
+  /** The new source takes over from buffered[from]; null = just after the last event the old one passed on. */
+  private completeHandover(from: number | null): void {
+    const h = this.handover;
+    if (h === null) return;
+    this.handover = null;
+    clearTimeout(h.timer);
+    this.source = h.next;
+    void h.old.close();
+    let start = from ?? 0;
+    if (from === null && h.lastOld !== null) {
+      for (let p = h.buffered.length - 1; p >= 0; p--) {
+        if (h.buffered[p]!.equals(h.lastOld)) {
+          start = p + 1;
+          break;
+        }
+      }
+    }
+    this.logger.info(
+      { esl: 'events', how: from !== null ? 'streams matched' : h.lastOld !== null ? 'deadline' : 'old stream idle', buffered: h.buffered.length, resumedAt: start },
+      'new event socket took over',
+    );
+    if (this.accepting) this.passOn(h.buffered.slice(start));
   }
 
   private createInjector(c: Config): SendeventInjector {
@@ -203,7 +342,9 @@ export class Bridge {
   }
 
   private fatal(e: EslFatalError | Error): void {
-    if (this.stopped) return;
+    // The event source and the injector hit the same wrong password: report it once.
+    if (this.stopped || this.fatalReported) return;
+    this.fatalReported = true;
     this.logger.fatal({ reason: (e as EslFatalError).reason }, e.message);
     this.options.onFatal?.(e);
   }
@@ -248,7 +389,8 @@ export class Bridge {
 
   private firePeerChange(change: PeerChange): void {
     const subclass = change.kind === 'peerup' ? 'multicast::peerup' : 'multicast::peerdown';
-    this.injector.send(PEER_SENDER_KEY, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]));
+    // The peer's own key: its connection, so a peerup never overtakes the HEARTBEAT that caused it.
+    this.injector.send(change.peer, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]));
     if (change.kind === 'peerup') this.counters.peers.up++;
     else this.counters.peers.down++;
     this.logger.info({ peer: change.peer, lastseen: change.lastseen }, change.kind === 'peerup' ? 'peer up' : 'peer down');
@@ -347,18 +489,16 @@ export class Bridge {
         void oldPool.drain().then(() => oldPool.close());
       }
       this.pool.switchname = next.switchname;
-      if (
-        changed((c) => [c.esl.host, c.esl.port, c.injectors, eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION)]) ||
-        !old.esl.password.sameAs(next.esl.password)
-      ) {
-        const oldSource = this.source;
+      const otherFreeSwitch = changed((c) => [c.esl.host, c.esl.port]) || !old.esl.password.sameAs(next.esl.password);
+      if (otherFreeSwitch || changed((c) => c.injectors)) {
+        // Only when its own settings change: a new injector beside a draining old one could reorder a sender's events.
         const oldInjector = this.injector;
         this.injector = this.createInjector(next);
-        this.source = this.createSource(next);
         this.injector.start();
-        this.source.start();
-        void oldSource.close();
         void oldInjector.close(5000);
+      }
+      if (otherFreeSwitch || changed((c) => eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION))) {
+        this.replaceSource(this.createSource(next), !otherFreeSwitch);
       }
       if (changed((c) => c.peerTimeoutSeconds)) {
         // Keep who was seen; only the timeout changes.
@@ -387,6 +527,13 @@ export class Bridge {
     this.stopped = true;
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    const h = this.handover;
+    if (h !== null) {
+      this.handover = null;
+      clearTimeout(h.timer);
+      await h.next.close();
+      if (h.old !== this.source) await h.old.close();
+    }
     await this.source.close();
     const drained = await Promise.race([
       this.pool.drain().then(() => true),
