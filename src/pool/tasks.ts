@@ -5,7 +5,7 @@
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
 import { datagramLength, frameDatagramInto, multicastSenderLine, packetPlaintextLength } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
-import { buildSendevent, decodeDatagram, packetFacts } from '../wire/ingress.js';
+import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
@@ -26,6 +26,8 @@ export interface CodecState {
   readonly cipher: PskCipher | null;
   /** Reused plaintext scratch for PSK framing. */
   readonly scratch: { buf: Buffer };
+  /** Reused output of ingress batches (grown when a batch needs more). */
+  ingressOut: Buffer;
   /** Sender line cache: the encoded switch name it was built from, and the line. */
   senderKey: string;
   senderLine: Buffer;
@@ -36,6 +38,7 @@ export function createCodecState(settings: CodecSettings): CodecState {
     settings,
     cipher: settings.psk === null ? null : new PskCipher(settings.psk),
     scratch: { buf: Buffer.allocUnsafe(8192) },
+    ingressOut: Buffer.allocUnsafe(256 * 1024),
     senderKey: '',
     senderLine: Buffer.alloc(0),
   };
@@ -187,7 +190,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const heartbeat = new Uint8Array(n);
   const senders: (string | null)[] = new Array<string | null>(n).fill(null);
   const details: string[] = [];
-  const commands: Buffer[] = [];
+  // Commands are written straight into one growing output: no per-command buffers.
+  let out = state.ingressOut;
   const ends = new Uint32Array(n);
   let o = 0;
   const { settings, cipher } = state;
@@ -206,20 +210,21 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
       }
       if (reason === null) {
-        const cmd = buildSendevent(r.value.scan);
-        commands.push(cmd);
-        o += cmd.length;
+        const need = o + sendeventBound(r.value.scan);
+        if (need > out.length) {
+          const grown = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+          out.copy(grown, 0, 0, o);
+          out = grown;
+          state.ingressOut = out;
+        }
+        o = writeSendevent(r.value.scan, out, o);
       }
     }
     if (reason !== null) drop[i] = REASON_INDEX.get(reason)!;
     ends[i] = o;
   }
+  // The result's buffer is transferred to the main thread, so it must be a fresh ArrayBuffer.
   const buf = new ArrayBuffer(o);
-  const out = new Uint8Array(buf);
-  let w = 0;
-  for (const c of commands) {
-    out.set(c, w);
-    w += c.length;
-  }
+  out.copy(new Uint8Array(buf), 0, 0, o);
   return { kind: 'ingress', buf, ends, drop, senders, heartbeat, details };
 }

@@ -210,24 +210,38 @@ function writeCommandValue(text: Uint8Array, s: number, e: number, out: Buffer, 
  * an empty value left out (FreeSWITCH drops them), and the body framed by Content-Length.
  */
 export function buildSendevent(scan: HeaderSpans): Buffer {
+  const out = Buffer.allocUnsafe(sendeventBound(scan));
+  return out.subarray(0, writeSendevent(scan, out, 0));
+}
+
+/** Bytes writeSendevent may need for this packet (every value re-encoded, the worst case). */
+export function sendeventBound(scan: HeaderSpans): number {
+  const { spans, count } = scan;
+  let bound = SENDEVENT_HEAD.length + 32 + (scan.bodyEnd - scan.bodyStart);
+  for (let i = 0; i < count; i++) bound += ORIG.length + (spans[i * 4 + 1]! - spans[i * 4]!) + 3 + 3 * (spans[i * 4 + 3]! - spans[i * 4 + 2]!);
+  return bound;
+}
+
+/** buildSendevent writing into `out` at `offset` (room for sendeventBound bytes); returns the end offset. */
+export function writeSendevent(scan: HeaderSpans, out: Buffer, offset: number): number {
   const { text, spans, count } = scan;
   const bodyLen = scan.bodyEnd - scan.bodyStart;
-  // Worst case: every value re-encoded at 3 bytes per byte.
-  let bound = SENDEVENT_HEAD.length + 32 + bodyLen;
-  for (let i = 0; i < count; i++) bound += ORIG.length + (spans[i * 4 + 1]! - spans[i * 4]!) + 3 + 3 * (spans[i * 4 + 3]! - spans[i * 4 + 2]!);
-  const out = Buffer.allocUnsafe(bound);
-  let o = SENDEVENT_HEAD.copy(out, 0);
+  let o = offset + SENDEVENT_HEAD.copy(out, offset);
   for (let i = 0; i < count; i++) {
     const k = i * 4;
     const vs = spans[k + 2]!;
     const ve = spans[k + 3]!;
     if (ve === vs) continue;
     const lineStart = o;
-    o += ORIG.copy(out, o);
+    // Short copies by hand: a native call per header costs more than the bytes.
+    out[o++] = 0x4f; // 'Orig-'
+    out[o++] = 0x72;
+    out[o++] = 0x69;
+    out[o++] = 0x67;
+    out[o++] = 0x2d;
     const ns = spans[k]!;
     const ne = Math.min(spans[k + 1]!, ns + MAX_ORIG_NAME_BYTES - ORIG.length);
-    out.set(text.subarray(ns, ne), o);
-    o += ne - ns;
+    for (let j = ns; j < ne; j++) out[o++] = text[j]!;
     out[o++] = 0x3a; // ':'
     out[o++] = 0x20;
     const valueStart = o;
@@ -243,8 +257,9 @@ export function buildSendevent(scan: HeaderSpans): Buffer {
     out.set(text.subarray(scan.bodyStart, scan.bodyEnd), o);
     o += bodyLen;
   } else out[o++] = 0x0a;
-  return out.subarray(0, o);
+  return o;
 }
+
 const NL = Buffer.from('\n', 'latin1');
 
 /** The event the C module fires for this packet, as a value (tests, CLI): the same content as buildSendevent. */
