@@ -3,7 +3,7 @@
  * Piscina worker and, with `workers: 0`, inline on the main thread.
  */
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
-import { datagramLength, frameDatagramInto, multicastSenderLine, packetPlaintextLength } from '../wire/egress.js';
+import { datagramLength, frameDatagramInto, multicastSenderLine, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
 import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
@@ -102,6 +102,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const tooLarge: { event: string; bytes: number }[] = [];
   const lengths = new Int32Array(n);
   const senderLines: Buffer[] = new Array<Buffer>(n);
+  const insertAt = new Int32Array(n);
   let switchname: string | null = null;
   let total = 0;
   const { cipher, settings } = state;
@@ -125,7 +126,9 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
       continue;
     }
     const line = senderLineFor(state, task.switchname, ownName);
-    const plainLen = packetPlaintextLength(text, line);
+    const at = senderInsertionPoint(text);
+    insertAt[i] = at;
+    const plainLen = packetPlaintextLength(text, line, at);
     const len = datagramLength(text, { senderLine: line, cipher }, plainLen);
     if (len > settings.maxDatagram) {
       outcome[i] = EGRESS_TOO_LARGE;
@@ -142,7 +145,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   let o = 0;
   for (let i = 0; i < n; i++) {
     if (outcome[i] === EGRESS_SENT) {
-      o += frameDatagramInto(batchItem(task, i), { senderLine: senderLines[i]!, cipher, scratch: state.scratch }, out, o);
+      o += frameDatagramInto(batchItem(task, i), { senderLine: senderLines[i]!, cipher, scratch: state.scratch }, out, o, insertAt[i]!);
     }
     ends[i] = o;
   }

@@ -39,13 +39,18 @@ export function senderInsertionPoint(text: Uint8Array): number {
 }
 
 /** The plaintext of a packet: event text with the sender line spliced in, then MAGIC. */
-export function packetPlaintextLength(text: Uint8Array, senderLine: Uint8Array): number {
-  return text.length + (senderInsertionPoint(text) < 0 ? 0 : senderLine.length) + MAGIC.length;
+export function packetPlaintextLength(text: Uint8Array, senderLine: Uint8Array, at = senderInsertionPoint(text)): number {
+  return text.length + (at < 0 ? 0 : senderLine.length) + MAGIC.length;
 }
 
 /** Writes text + sender line + MAGIC into `out` at `offset`; returns the bytes written. */
-export function writePacketPlaintext(text: Uint8Array, senderLine: Uint8Array, out: Uint8Array, offset: number): number {
-  const at = senderInsertionPoint(text);
+export function writePacketPlaintext(
+  text: Uint8Array,
+  senderLine: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+  at = senderInsertionPoint(text),
+): number {
   let o = offset;
   if (at < 0) {
     out.set(text, o);
@@ -87,20 +92,23 @@ export function frameDatagram(text: Uint8Array, opts: FrameOptions): Buffer {
   return out;
 }
 
-/** frameDatagram writing into `out` at `offset` (room for datagramLength bytes); returns the bytes written. */
-export function frameDatagramInto(text: Uint8Array, opts: FrameOptions, out: Uint8Array, offset: number): number {
+/**
+ * frameDatagram writing into `out` at `offset` (room for datagramLength bytes); returns the bytes
+ * written. `at` is senderInsertionPoint(text), when the caller has it already.
+ */
+export function frameDatagramInto(text: Uint8Array, opts: FrameOptions, out: Uint8Array, offset: number, at = senderInsertionPoint(text)): number {
   if (opts.cipher === null) {
-    const n = writePacketPlaintext(text, opts.senderLine, out, offset);
+    const n = writePacketPlaintext(text, opts.senderLine, out, offset, at);
     out.fill(0, offset + n, offset + n + PLAIN_TRAILING_ZEROS); // the zero trailer is part of the format
     return n + PLAIN_TRAILING_ZEROS;
   }
-  const plainLen = packetPlaintextLength(text, opts.senderLine);
+  const plainLen = packetPlaintextLength(text, opts.senderLine, at);
   let scratch = opts.scratch?.buf;
   if (scratch === undefined || scratch.length < plainLen) {
     scratch = Buffer.allocUnsafe(Math.max(plainLen, 2048));
     if (opts.scratch) opts.scratch.buf = scratch;
   }
-  writePacketPlaintext(text, opts.senderLine, scratch, 0);
+  writePacketPlaintext(text, opts.senderLine, scratch, 0, at);
   const uuid = opts.uuid ?? randomUUID();
   if (uuid.length !== UUID_TEXT_BYTES) throw new RangeError(`uuid must be ${UUID_TEXT_BYTES} characters, got ${uuid.length}`);
   const prefix = Buffer.from(out.buffer, out.byteOffset + offset, PSK_PREFIX_BYTES);
