@@ -10,7 +10,7 @@ import { findHeaderIgnoreCase, scanHeaders, type HeaderSpans, type ScanLimits, D
 import { IV_BYTES, MAGIC, MAX_IPV4_DATAGRAM, PSK_PREFIX_BYTES, UUID_TEXT_BYTES } from './magic.js';
 import type { PskCipher } from './psk-cipher.js';
 import type { Decoded, DropReason, EventData, Header } from './types.js';
-import { urlDecodeBytes, urlEncodeBytes } from './url.js';
+import { HEX_ANY, urlDecodeBytes, urlEncodeBytes } from './url.js';
 
 export interface DecodeOptions {
   /** null = plain mode. */
@@ -167,14 +167,6 @@ function mustStayEncoded(v: Uint8Array): boolean {
   return false;
 }
 
-/** -1 for a non-hex byte, else its value (either case). */
-const HEX = (() => {
-  const t = new Int8Array(256).fill(-1);
-  for (let i = 0; i < 10; i++) t[0x30 + i] = i;
-  for (let i = 0; i < 6; i++) t[0x41 + i] = t[0x61 + i] = 10 + i;
-  return t;
-})();
-
 /**
  * Writes the value of text[s, e) as the `sendevent` line carries it, at out[o]: the decoded
  * bytes, or their FreeSWITCH encoding when they are unsafe raw. Returns the new end offset.
@@ -186,8 +178,8 @@ function writeCommandValue(text: Uint8Array, s: number, e: number, out: Buffer, 
   for (let i = s; i < e; i++) {
     let b = text[i]!;
     if (b === 0x25 && i + 2 < e) {
-      const hi = HEX[text[i + 1]!]!;
-      const lo = HEX[text[i + 2]!]!;
+      const hi = HEX_ANY[text[i + 1]!]!;
+      const lo = HEX_ANY[text[i + 2]!]!;
       if (hi >= 0 && lo >= 0) {
         b = (hi << 4) | lo;
         i += 2;

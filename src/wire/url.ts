@@ -17,7 +17,7 @@ const MUST_ESCAPE: Uint8Array = (() => {
 })();
 
 /** -1 for a non-hex byte, else its value; `HEX_ANY` accepts both cases, `HEX_UPPER_ONLY` only A-F. */
-const HEX_ANY: Int8Array = hexTable(true);
+export const HEX_ANY: Int8Array = hexTable(true);
 const HEX_UPPER_ONLY: Int8Array = hexTable(false);
 
 function hexTable(lowerToo: boolean): Int8Array {
