@@ -15,6 +15,8 @@ import { EslEventSource } from '../esl/event-source.js';
 import { SendeventInjector } from '../esl/injector.js';
 import type { EslFatalError } from '../esl/connection.js';
 import { UdpTransport } from '../net/udp-transport.js';
+import { describeNats, natsConfigChanged } from '../net/nats-config.js';
+import { NatsLink } from '../net/nats-link.js';
 import { multicastPeersText, PeerTable, type PeerChange } from '../peers/peer-table.js';
 import { batchItem } from '../pool/batch.js';
 import { CodecPool } from '../pool/codec-pool.js';
@@ -33,6 +35,10 @@ import { newCounters, type Counters } from '../status/counters.js';
 import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
 import { DROP_REASONS } from '../wire/types.js';
+import { ReplayGuard } from '../wire/replay.js';
+import type { CompactPacketInfo } from '../wire/compact/ingress.js';
+import { bindingAllows } from '../config/bindings.js';
+import { CompactLink } from './compact-link.js';
 import type { Logger } from '../log.js';
 
 export interface BridgeOptions {
@@ -82,13 +88,22 @@ export class Bridge {
   private config: Config;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private transport!: UdpTransport;
+  /** null when no UDP destination is configured (NATS only). */
+  private transport: UdpTransport | null = null;
+  /** The NATS transport (nats-servers set), or null. */
+  private nats: NatsLink | null = null;
   private pool!: CodecPool;
   private source!: EslEventSource;
   private handover: SourceHandover | null = null;
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
   private peers: PeerTable;
+  /** PSK mode: recent packets, checked here on the main thread so a repeat is caught whichever worker decoded it. */
+  private replay: ReplayGuard | null;
+  /** Compact wire format: replay windows, reassembly and counts; kept across reloads. */
+  private readonly compact = new CompactLink();
+  /** Per transport: how many of its destinations (the first ones) take the legacy format. */
+  private readonly legacyCount = new WeakMap<UdpTransport, number>();
   private peerTimer: NodeJS.Timeout | null = null;
   private learnedName: string | null = null;
   private accepting = false;
@@ -102,6 +117,7 @@ export class Bridge {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000);
+    this.replay = replayGuardFor(this.config);
   }
 
   static async start(options: BridgeOptions): Promise<Bridge> {
@@ -124,6 +140,7 @@ export class Bridge {
     await this.source?.close();
     await this.injector?.close(0);
     await this.transport?.close();
+    await this.nats?.close();
     await this.pool?.close();
     await this.status?.close();
   }
@@ -151,9 +168,15 @@ export class Bridge {
   private async startAll(): Promise<void> {
     const c = this.config;
     this.pool = this.createPool(c);
-    this.transport = this.createTransport(c);
-    await this.transport.start();
-    for (const w of this.transport.warnings()) this.logger.warn({ udp: true }, w);
+    if (udpWanted(c)) {
+      const t = (this.transport = this.createTransport(c));
+      await t.start();
+      for (const w of t.warnings()) this.logger.warn({ udp: true }, w);
+    }
+    if (c.nats !== null) {
+      this.nats = this.createNats(c);
+      await this.nats.start();
+    }
     this.injector = this.createInjector(c);
     this.source = this.createSource(c);
     this.accepting = true;
@@ -176,6 +199,7 @@ export class Bridge {
         injectors: c.injectors,
         esl: `${c.esl.host}:${c.esl.port}`,
         status: this.status?.address ?? 'off',
+        nats: c.nats === null ? 'off' : describeNats(c.nats),
       },
       'bridge started',
     );
@@ -187,7 +211,15 @@ export class Bridge {
       bindings: c.bindings,
       ingressBindings: c.ingressBindings,
       maxDatagram: c.maxDatagram,
-      limits: { maxHeaders: 10_000, maxHeaderBytes: c.maxDatagram },
+      limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
+      maxEventAgeMs: c.maxEventAgeSeconds * 1000,
+      stateBindings: c.nats?.state?.events ?? null,
+      compact: {
+        send: c.compactDestinations.length > 0,
+        legacy: c.destinations.length > 0,
+        fragmentBytes: c.compactFragmentBytes,
+        compressAbove: c.compactCompressAbove,
+      },
     };
   }
 
@@ -208,7 +240,8 @@ export class Bridge {
 
   private createTransport(c: Config): UdpTransport {
     const t = new UdpTransport({
-      destinations: c.destinations.map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast' })),
+      // Legacy destinations first, then the compact ones (sendToRange relies on the order).
+      destinations: [...c.destinations, ...c.compactDestinations].map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast' })),
       port: c.port,
       sourceAddress: c.sourceAddress,
       sourceAddressV6: c.sourceAddressIpv6,
@@ -216,15 +249,27 @@ export class Bridge {
       loopback: c.loopback,
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
+    this.legacyCount.set(t, c.compactDestinations.length > 0 ? c.destinations.length : -1);
     t.onDatagram((datagram) => {
       // During a reload the old socket lingers briefly; for multicast both get every datagram,
       // so only the current one feeds the pool (no duplicates).
       if (!this.accepting || t !== this.transport) return;
       this.counters.ingress.datagrams++;
-      this.pool.ingress(datagram);
+      this.pool.ingress(datagram, this.nats?.udpOrigin);
     });
     t.onError((e) => this.warnRateLimited('udp', { err: e.message }, 'UDP socket error'));
     return t;
+  }
+
+  /** The NATS side (src/net/nats-link.ts): its datagrams take the same ingress path as UDP's. */
+  private createNats(c: Config): NatsLink {
+    const link: NatsLink = new NatsLink(c.nats!, this.logger, (datagram, origin) => {
+      if (!this.accepting || link !== this.nats) return;
+      this.counters.ingress.datagrams++;
+      this.pool.ingress(datagram, origin);
+    });
+    link.setOwnName(this.switchname);
+    return link;
   }
 
   private eslEndpoint(c: Config) {
@@ -338,6 +383,7 @@ export class Bridge {
     if (this.learnedName === name) return;
     this.learnedName = name;
     this.pool.ownName = this.switchname;
+    this.nats?.setOwnName(this.switchname);
     this.logger.info({ switchname: name, override: this.config.switchname }, 'learned the switch name from FreeSWITCH');
   }
 
@@ -354,11 +400,18 @@ export class Bridge {
 
   private onEgress(r: EgressResult): void {
     const e = this.counters.egress;
+    const t = this.transport;
+    const legacy = (t === null ? undefined : this.legacyCount.get(t)) ?? -1; // -1: every destination is legacy
+    const sendCompact = (d: Buffer) => t?.sendToRange(d, legacy, Number.MAX_SAFE_INTEGER);
+    let k = 0;
     for (let i = 0; i < r.ends.length; i++) {
       const outcome = r.outcome[i];
       if (outcome === EGRESS_SENT) {
-        this.transport.send(batchItem(r, i));
-        e.datagrams++;
+        const d = batchItem(r, i);
+        if (legacy < 0) t?.send(d);
+        else if (d.length > 0 && legacy > 0) t?.sendToRange(d, 0, legacy);
+        if (d.length > 0) e.datagrams++;
+        if (r.compact !== undefined && legacy >= 0) k = this.compact.sendEvent(r.compact, i, k, sendCompact);
       } else if (outcome === EGRESS_NOT_BOUND) e.notBound++;
       else if (outcome === EGRESS_UNREADABLE) e.unreadable++;
       else if (outcome === EGRESS_TOO_LARGE) e.tooLarge++;
@@ -368,13 +421,22 @@ export class Bridge {
       this.logger.warn({ event: big.event, bytes: big.bytes, maxDatagram: this.config.maxDatagram }, 'event too large for one datagram: not sent');
     }
     if (r.switchname !== null && this.learnedName === null) this.learnName(r.switchname);
+    this.nats?.sendEgress(r);
   }
 
   private onIngress(r: IngressResult): void {
     const g = this.counters.ingress;
     const now = this.now();
+    if (r.relay !== undefined) this.nats?.relayIngress(r, this.transport);
     for (let i = 0; i < r.ends.length; i++) {
       const sender = r.senders[i] ?? null;
+      const info = r.compact?.[i] ?? null;
+      if (info !== null && this.onCompactIngress(info, sender, now)) continue;
+      const key = r.replayKeys?.[i] ?? null;
+      if (key !== null && this.replay !== null && this.replay.seen(key, now)) {
+        g.dropped.replay++;
+        continue;
+      }
       if (r.drop[i] === DELIVERED) {
         this.injector.send(sender ?? '', batchItem(r, i));
         g.fired++;
@@ -385,6 +447,34 @@ export class Bridge {
       }
     }
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
+  }
+
+  /** A compact datagram's replay window and reassembly (compact-link.ts); true when that settled the item. */
+  private onCompactIngress(info: CompactPacketInfo, sender: string | null, now: number): boolean {
+    const c = this.config;
+    const d = this.compact.ingress(info, sender, now, {
+      ownName: this.switchname,
+      allows: (name, subclass) => bindingAllows(c.ingressBindings, name, subclass),
+      limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
+    });
+    if (d.kind === 'worker') return false;
+    if (d.kind === 'pending') return true;
+    const g = this.counters.ingress;
+    if (d.kind === 'drop') {
+      g.dropped[d.reason]++;
+      this.warnRateLimited('compact-drop', { examples: [d.detail] }, 'dropped received compact packets');
+      return true;
+    }
+    const m = d.outcome;
+    if (m.ok) {
+      this.injector.send(m.sender ?? '', m.command);
+      g.fired++;
+    } else g.dropped[m.reason]++;
+    if (m.heartbeat && m.sender !== null) {
+      const change = this.peers.sighted(m.sender, now);
+      if (change !== null) this.firePeerChange(change);
+    }
+    return true;
   }
 
   private firePeerChange(change: PeerChange): void {
@@ -398,6 +488,7 @@ export class Bridge {
 
   /** Checks peer timeouts now (also run by a timer). */
   expirePeers(): void {
+    this.compact.expire(this.now());
     for (const change of this.peers.expire(this.now())) this.firePeerChange(change);
   }
 
@@ -417,15 +508,53 @@ export class Bridge {
 
   peersJson(): unknown {
     const now = this.now();
+    const compactCounts = this.compact.peerCounts();
+    // Shown only where the compact format is in use: the legacy-only answer stays as it was.
+    const compactInUse = this.config.compactDestinations.length > 0 || compactCounts.size > 0;
     return {
       state: this.stopped ? 'Inactive' : 'Active',
       configured: this.config.destinations.map((d) => ({ kind: d.label, address: d.address })),
+      ...(compactInUse ? { compactConfigured: this.config.compactDestinations.map((d) => ({ kind: d.label, address: d.address })) } : {}),
+      transports: this.transportsJson(),
+      // Per peer name (all its sender instances): datagrams received, lost, reordered, duplicated, too old.
+      ...(compactInUse ? { compact: Object.fromEntries(compactCounts) } : {}),
       peers: this.peers.list().map((p) => ({
         name: p.name,
         up: p.up,
         lastSeen: Math.floor(p.lastSeenMs / 1000),
         secondsAgo: Math.floor(now / 1000) - Math.floor(p.lastSeenMs / 1000),
+        ...(compactCounts.has(p.name) ? { compact: compactCounts.get(p.name) } : {}),
       })),
+    };
+  }
+
+  /** Per transport: is it running, where to, what went through, what was dropped. */
+  private transportsJson(): unknown {
+    const u = this.transport?.stats() ?? null;
+    const n = this.nats?.stats() ?? null;
+    return {
+      udp:
+        u === null
+          ? null
+          : {
+              sent: u.destinations.reduce((x, d) => x + d.sent, 0),
+              failed: u.destinations.reduce((x, d) => x + d.failed, 0),
+              received: u.received,
+              socketErrors: u.socketErrors,
+            },
+      nats:
+        n === null
+          ? null
+          : {
+              state: n.transport.phase,
+              server: n.transport.server,
+              reconnects: n.transport.reconnects,
+              published: n.transport.published,
+              received: n.transport.received,
+              dropped: n.transport.dropped,
+              catchUp: n.transport.catchUp.state,
+              relay: n.relay,
+            },
     };
   }
 
@@ -436,7 +565,10 @@ export class Bridge {
       counters: this.counters,
       pool: this.pool.stats(),
       esl: { events: this.source.stats(), injector: this.injector.stats() },
-      udp: this.transport.stats(),
+      udp: this.transport?.stats() ?? null,
+      nats: this.nats?.stats() ?? null,
+      compact: this.compact.stats(),
+      replay: this.replay?.stats() ?? null,
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
@@ -471,18 +603,27 @@ export class Bridge {
     const secretChanged = (a: Config['psk'], b: Config['psk']) => (a === null ? b !== null : b === null || !a.sameAs(b));
     try {
       if (
-        changed((c) => [c.destinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface])
+        changed((c) => [c.destinations, c.compactDestinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface])
       ) {
         // SO_REUSEADDR lets the new sockets bind beside the old ones: nothing is missed in between.
-        const t = this.createTransport(next);
-        await t.start();
+        const t = udpWanted(next) ? this.createTransport(next) : null;
+        await t?.start();
         const oldT = this.transport;
         this.transport = t;
-        setTimeout(() => void oldT.close(), 200).unref();
+        setTimeout(() => void oldT?.close(), 200).unref();
+      }
+      if (natsConfigChanged(old.nats, next.nats)) {
+        // Make before break: the new connection is up (or retrying) before the old one closes.
+        const n = next.nats === null ? null : this.createNats(next);
+        await n?.start();
+        const oldN = this.nats;
+        this.nats = n;
+        n?.setOwnName(this.switchname);
+        setTimeout(() => void oldN?.close(), 200).unref();
       }
       if (
         secretChanged(old.psk, next.psk) ||
-        changed((c) => [c.bindings, c.ingressBindings, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs])
+        changed((c) => [c.bindings, c.ingressBindings, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
       ) {
         const oldPool = this.pool;
         this.pool = this.createPool(next);
@@ -509,6 +650,8 @@ export class Bridge {
         }
         this.peers = table;
       }
+      // Keep what was seen unless the window changes or PSK mode is switched.
+      if (changed((c) => [c.psk === null, c.replayWindowSeconds])) this.replay = replayGuardFor(next);
       this.config = next;
       this.pool.ownName = this.switchname;
       this.counters.reloads.applied++;
@@ -541,9 +684,20 @@ export class Bridge {
     ]);
     if (!drained) this.logger.warn({ pool: this.pool.stats() }, 'stop: the pool did not drain in time');
     await this.injector.close(drainMs);
-    await this.transport.close();
+    await this.transport?.close();
+    await this.nats?.close();
     await this.pool.close();
     await this.status?.close();
     this.logger.info({ counters: this.counters }, 'bridge stopped');
   }
+}
+
+/** UDP runs when some destination (legacy or compact) is configured; without one the bridge is NATS only. */
+function udpWanted(c: Config): boolean {
+  return c.destinations.length > 0 || c.compactDestinations.length > 0;
+}
+
+/** Replay protection is on in PSK mode with a replay-window > 0. */
+function replayGuardFor(c: Config): ReplayGuard | null {
+  return c.psk !== null && c.replayWindowSeconds > 0 ? new ReplayGuard({ windowMs: c.replayWindowSeconds * 1000 }) : null;
 }

@@ -11,6 +11,7 @@ commands:
   run      run the bridge beside a FreeSWITCH box (--config event_multicast.conf.xml)
   demo     two simulated FreeSWITCH boxes and two bridges on loopback (what npm start runs)
   peers    show the running bridge's peers (the C module's multicast_peers)
+  bench    bench compare BASE.json NEW.json: gate on benchmark results (npm run bench makes them)
   decode   decode raw datagrams (plain or PSK) and print the events
   encode   build the datagram the C module sends for an event
 run 'fs-event-multicast <command> --help' for a command's options`;
@@ -35,7 +36,14 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
   peers: { run: peersCommand, usage: PEERS_USAGE },
   demo: { run: demoCommand, usage: DEMO_USAGE },
+  bench: { run: benchEntry, usage: 'usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%]' },
 };
+
+/** Loaded on use: the benchmark code lives in dist/bench, beside the bridge's own code. */
+async function benchEntry(argv: string[]): Promise<number> {
+  const { benchCommand, defaultCompareIo } = await import('../../bench/compare.js');
+  return benchCommand(argv, defaultCompareIo);
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { type Bindings, BindingsError, bindingsNotes, parseBindings } from './bindings.js';
 import { CONFIG_FLAG } from './flags.js';
+import { readCompactParams } from './compact-params.js';
+import { readNatsConfig, type NatsConfig } from '../net/nats-config.js';
 import { type ParamSpec, PARAM_SPECS, canonicalKey, findParam, paramSpec } from './params.js';
 import { Secret } from './secret.js';
 import { readModuleXml, XmlConfigError } from './xml.js';
@@ -45,6 +47,11 @@ export interface Config {
   /** MD5 (hex) of the XML text, to tell on RELOADXML whether anything changed. */
   readonly contentHash: string;
   readonly destinations: readonly Destination[];
+  /** Destinations that get the compact wire format (`compact-address`, docs/compact-wire.md); [] = none. */
+  readonly compactDestinations: readonly Destination[];
+  /** Largest compact datagram, bytes; compact messages larger than compactCompressAbove are compressed (0 = never). */
+  readonly compactFragmentBytes: number;
+  readonly compactCompressAbove: number;
   readonly port: number;
   readonly sourceAddress: string;
   readonly sourceAddressIpv6: string;
@@ -70,8 +77,17 @@ export interface Config {
   /** IPv4 address of the interface to send multicast from, or null (the routing table decides). */
   readonly multicastInterface: string | null;
   readonly logLevel: LogLevel;
+  /** Scan limits for received events: most header lines, longest header line (bytes). */
+  readonly maxHeaders: number;
+  readonly maxHeaderBytes: number;
+  /** PSK mode: seconds a received packet is remembered to drop repeats; 0 = off. */
+  readonly replayWindowSeconds: number;
+  /** Received events older than this (Event-Date-Timestamp) are dropped as replay; 0 = off. */
+  readonly maxEventAgeSeconds: number;
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
+  /** The NATS transport (nats-servers set), or null: see src/net/nats-config.ts. */
+  readonly nats: NatsConfig | null;
 }
 
 export interface LoadConfigInput {
@@ -101,6 +117,10 @@ const LIMITS = {
   'max-datagram': [512, 65507, 65507],
   'batch-size': [1, 4096, 64],
   'batch-delay-us': [0, 1_000_000, 0],
+  'max-headers': [1, 100_000, 10_000],
+  'max-header-bytes': [16, 65507, 65507],
+  'replay-window': [0, 86400, 300],
+  'max-event-age': [0, 86400, 0],
 } as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;
@@ -185,13 +205,20 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const v = new Validator(problems, warnings);
 
   // Destinations.
-  const destinations = v.destinations(raw('address'));
-  const port = v.port(raw('port'));
+  // With compact-address, address may be left empty (a cluster of bridges only).
+  const compactOnly = (raw('address')?.value.trim() ?? '') === '' && (raw('compact-address')?.value.trim() ?? '') !== '';
+  // With nats-servers, address may be left empty too (NATS only: no UDP socket unless compact-address).
+  const natsOnly = (raw('address')?.value.trim() ?? '') === '' && (raw('nats-servers')?.value.trim() ?? '') !== '';
+  const destinations = compactOnly || natsOnly ? [] : v.destinations(raw('address'));
+  const compact = readCompactParams({ raw: (k) => raw(k)?.value ?? null, legacy: destinations, hasPsk: raw('psk') !== null, classify: classifyAddress, problems, warnings });
+  const allDestinations = [...destinations, ...compact.destinations];
+  const port = natsOnly && allDestinations.length === 0 && raw('port') === null ? 0 : v.port(raw('port'));
+  const nats = readNatsConfig(raw, problems, warnings);
   const sourceAddress = v.sourceAddress(raw('source-address'), 4, '0.0.0.0');
   const sourceAddressIpv6 = v.sourceAddress(raw('source-address-ipv6'), 6, '::');
-  const ipv4 = destinations.some((d) => d.family === 4);
-  const ipv6 = destinations.some((d) => d.family === 6);
-  v.checkSockets(destinations, raw('source-address') !== null, raw('source-address-ipv6') !== null, sourceAddress, sourceAddressIpv6);
+  const ipv4 = allDestinations.some((d) => d.family === 4);
+  const ipv6 = allDestinations.some((d) => d.family === 6);
+  v.checkSockets(allDestinations, raw('source-address') !== null, raw('source-address-ipv6') !== null, sourceAddress, sourceAddressIpv6);
 
   const bindingsRaw = raw('bindings');
   if (bindingsRaw === null || bindingsRaw.value.trim() === '') {
@@ -221,8 +248,19 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const maxDatagram = v.integer('max-datagram', raw('max-datagram'));
   const batchSize = v.integer('batch-size', raw('batch-size'));
   const batchDelayUs = v.integer('batch-delay-us', raw('batch-delay-us'));
-  const multicastInterface = v.multicastInterface(raw('multicast-interface'), destinations);
+  const multicastInterface = v.multicastInterface(raw('multicast-interface'), allDestinations);
   const logLevel = v.logLevel(raw('log-level'));
+  const maxHeaders = v.integer('max-headers', raw('max-headers'));
+  const maxHeaderBytes = v.integer('max-header-bytes', raw('max-header-bytes'));
+  const replayWindowSeconds = v.integer('replay-window', raw('replay-window'));
+  const maxEventAgeSeconds = v.integer('max-event-age', raw('max-event-age'));
+  if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
+    warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
+  }
+
+  if (nats?.state != null && maxEventAgeSeconds > 0 && maxEventAgeSeconds < nats.state.maxAgeSeconds) {
+    warnings.push(`max-event-age ${maxEventAgeSeconds} is below nats-state-max-age ${nats.state.maxAgeSeconds}: state events older than ${maxEventAgeSeconds} s replayed on start are dropped as replay`);
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -230,6 +268,9 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     file,
     contentHash: createHash('md5').update(text ?? '', 'utf8').digest('hex'),
     destinations,
+    compactDestinations: compact.destinations,
+    compactFragmentBytes: compact.fragmentBytes,
+    compactCompressAbove: compact.compressAbove,
     port,
     sourceAddress,
     sourceAddressIpv6,
@@ -251,7 +292,12 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     batchDelayUs,
     multicastInterface,
     logLevel,
+    maxHeaders,
+    maxHeaderBytes,
+    replayWindowSeconds,
+    maxEventAgeSeconds,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
+    nats,
   };
   return { config: deepFreeze(config), warnings };
 }
@@ -260,8 +306,9 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
  * The "Configured peers" lines of the C module's `multicast_peers`, without the leading tab:
  * `IPv4 multicast: 225.1.1.1`.
  */
-export function describeDestinations(config: Pick<Config, 'destinations'>): string[] {
-  return config.destinations.map((d) => `${d.label}: ${d.address}`);
+export function describeDestinations(config: Pick<Config, 'destinations'> & Partial<Pick<Config, 'compactDestinations'>>): string[] {
+  const compact = (config.compactDestinations ?? []).map((d) => `${d.label}: ${d.address} (compact)`);
+  return [...config.destinations.map((d) => `${d.label}: ${d.address}`), ...compact];
 }
 
 /** IPv4 multicast = first octet 224..239; IPv6 multicast = text starts with `ff` (any case). */

@@ -3,6 +3,7 @@
  * works as an XML `<param name=...>` (case-insensitive, `_` and `-` alike) and as a
  * command-line flag `--name value`. Scripts rely on these names: do not rename them.
  */
+import { NATS_PARAM_SPECS } from '../net/nats-config.js';
 
 export interface ParamSpec {
   /** Canonical key: lower case, words joined by `-`. */
@@ -51,6 +52,17 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'ingress-bindings', display: 'ingress-bindings', defaultText: 'ALL', help: 'received events fired locally (bindings grammar, on Orig-Event-Name/-Subclass)' }),
   spec({ key: 'multicast-interface', display: 'multicast-interface', defaultText: '', help: 'IPv4 address of the interface multicast is sent from (default: the route)' }),
   spec({ key: 'log-level', display: 'log-level', defaultText: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),
+  // Hardening (limits on what peers may send).
+  spec({ key: 'max-headers', display: 'max-headers', defaultText: '10000', help: 'most header lines accepted in a received event (1..100000); more: dropped as too-many-headers' }),
+  spec({ key: 'max-header-bytes', display: 'max-header-bytes', defaultText: '65507', help: 'longest header line accepted in a received event, bytes (16..65507); longer: dropped as header-too-large' }),
+  spec({ key: 'replay-window', display: 'replay-window', defaultText: '300', help: 'PSK mode: seconds a received packet is remembered to drop repeats as replay (0 = off, 1..86400)' }),
+  spec({ key: 'max-event-age', display: 'max-event-age', defaultText: '0', help: 'drop received events whose Event-Date-Timestamp is older than this many seconds, as replay (0 = off, 1..86400; needs synchronized clocks)' }),
+  // Compact wire format between bridges (docs/compact-wire.md).
+  spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
+  spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),
+  spec({ key: 'compact-compress-above', display: 'compact-compress-above', defaultText: '512', help: 'compact messages larger than this many bytes are deflate-compressed (0 = never)' }),
+  // NATS transport beside UDP (src/net/nats-config.ts).
+  ...NATS_PARAM_SPECS.map((s) => spec(s)),
 ]);
 
 const BY_KEY: ReadonlyMap<string, ParamSpec> = new Map(PARAM_SPECS.map((p) => [p.key, p]));

@@ -54,9 +54,25 @@ export function readModuleXml(text: string, source = 'configuration'): ModuleXml
   const verdict = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (verdict !== true) {
     const { line, col, msg } = verdict.err;
-    throw new XmlConfigError(`${source}:${line}:${col}: malformed XML: ${safeDetail(text, line, msg)}`, line, col);
+    // Some errors (an empty or cut-off document) come without a column.
+    const column = Number.isInteger(col) ? col : null;
+    const where = column === null ? `${line}` : `${line}:${column}`;
+    throw new XmlConfigError(`${source}:${where}: malformed XML: ${safeDetail(text, line, msg)}`, line, column);
   }
-  const doc = parser.parse(text) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = parser.parse(text) as XmlNode;
+  } catch (e) {
+    // The validator passes a few documents the parser then rejects; its message quotes the text
+    // (maybe a secret), so only the place is given.
+    const raw = e instanceof Error ? e.message : '';
+    const at = /position (\d+)/.exec(raw);
+    let pos = at === null ? -1 : Number(at[1]);
+    if (pos < 0 && /comment/i.test(raw)) pos = text.lastIndexOf('<!--'); // "Comment is not closed."
+    const line = pos < 0 ? null : text.slice(0, pos).split('\n').length;
+    const reason = raw.replace(/\s*Context:[\s\S]*$/, '').replace(/"[^"]*"|'[^']*'/g, '"..."').slice(0, 120);
+    throw new XmlConfigError(`${source}${line === null ? '' : `:${line}`}: malformed XML: ${reason || 'the parser could not read this document'}`, line);
+  }
   const warnings: string[] = [];
 
   const preprocess = collectElements(doc, 'X-PRE-PROCESS');

@@ -20,6 +20,7 @@
  * is how the C module behaves too.
  */
 import dgram from 'node:dgram';
+import { SEND_QUEUE_FULL, sendQueueFull } from '../hardening/send-queue.js';
 import {
   resolveUdpTransportOptions,
   type ResolvedUdpTransportOptions,
@@ -208,6 +209,15 @@ export class UdpTransport {
     for (const d of this.destinations) this.sendTo(d, datagram);
   }
 
+  /**
+   * Sends one copy to destinations[from, to) only, in the order they were given: the bridge
+   * lists legacy destinations first and compact-format ones after them.
+   */
+  sendToRange(datagram: Buffer, from: number, to: number): void {
+    const end = Math.min(to, this.destinations.length);
+    for (let i = Math.max(0, from); i < end; i++) this.sendTo(this.destinations[i]!, datagram);
+  }
+
   /** send() for each datagram in order. */
   sendMany(datagrams: readonly Buffer[]): void {
     for (const datagram of datagrams) {
@@ -281,6 +291,11 @@ export class UdpTransport {
   private sendTo(d: DestinationState, datagram: Buffer): void {
     if (this.state !== 'running' || d.socket === null) {
       this.countFailure(d.stats, { code: 'ENOTRUNNING', message: `transport is ${this.state}` });
+      return;
+    }
+    if (sendQueueFull(d.socket)) {
+      // The kernel buffer is full and libuv would queue without limit: drop and count instead.
+      this.countFailure(d.stats, { code: SEND_QUEUE_FULL, message: 'send queue full' });
       return;
     }
     try {

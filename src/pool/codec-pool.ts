@@ -233,7 +233,7 @@ export class CodecPool {
     this.ingressLane = new Lane<IngressTask, IngressResult>(
       (items) => {
         const b = packBatch(items);
-        return { task: { kind: 'ingress', ...b, ownName: this.ownName }, transfer: [b.buf] };
+        return { task: { kind: 'ingress', ...b, ownName: this.ownName, origins: this.originsOf(items) }, transfer: [b.buf] };
       },
       run(runIngress),
       handlers.onIngress,
@@ -250,8 +250,23 @@ export class CodecPool {
     this.egressLane.push(text);
   }
 
-  /** Queue one received datagram. */
-  ingress(datagram: Uint8Array): void {
+  /** Hub relay: the transport each tagged datagram came from (see src/net/nats-relay.ts). */
+  private readonly origins = new WeakMap<Uint8Array, number>();
+  private tagged = 0;
+
+  private originsOf(items: readonly Uint8Array[]): Uint8Array | null {
+    if (this.tagged === 0) return null;
+    const o = new Uint8Array(items.length);
+    for (let i = 0; i < items.length; i++) o[i] = this.origins.get(items[i]!) ?? 0;
+    return o;
+  }
+
+  /** Queue one received datagram; `origin` (relay mode) says which transport it came from, for relaying it to the other. */
+  ingress(datagram: Uint8Array, origin?: number): void {
+    if (origin !== undefined && origin !== 0) {
+      this.origins.set(datagram, origin);
+      this.tagged = 1;
+    }
     this.ingressLane.push(datagram);
   }
 

@@ -7,9 +7,23 @@ import { datagramLength, frameDatagramInto, multicastSenderLine, packetPlaintext
 import { type ScanLimits } from '../wire/header-scan.js';
 import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
+import { isStale, replayKeyOf } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
+import { isCompactDatagram } from '../wire/compact/format.js';
+import type { CompactSealer } from '../wire/compact/egress.js';
+import type { CompactOpener, CompactPacketInfo } from '../wire/compact/ingress.js';
+import {
+  compactIngressItem,
+  createOpener,
+  createSealer,
+  packCompactBatch,
+  sealEventText,
+  type CompactCodecSettings,
+  type CompactEgressBatch,
+} from '../wire/compact/pool-glue.js';
 import { batchItem, type PackedBatch } from './batch.js';
+import { isStateEvent, RelayCollector, type RelayBatch } from '../net/nats-relay.js';
 
 /** What every task needs and never changes for the life of a pool (a new config builds a new pool). */
 export interface CodecSettings {
@@ -19,6 +33,12 @@ export interface CodecSettings {
   ingressBindings: Bindings;
   maxDatagram: number;
   limits: ScanLimits;
+  /** Drop (as 'replay') events whose Event-Date-Timestamp is older than this, ms; 0 or absent = no limit. */
+  maxEventAgeMs?: number;
+  /** Compact wire format (src/wire/compact): what egress builds; absent = legacy only. */
+  compact?: CompactCodecSettings | null;
+  /** NATS JetStream state: which events are state (egress flags them; relay too); absent = none. */
+  stateBindings?: Bindings | null;
 }
 
 export interface CodecState {
@@ -31,6 +51,9 @@ export interface CodecState {
   /** Sender line cache: the encoded switch name it was built from, and the line. */
   senderKey: string;
   senderLine: Buffer;
+  /** Compact egress (null: no compact destination) and ingress (null: no PSK). */
+  readonly sealer: CompactSealer | null;
+  readonly opener: CompactOpener | null;
 }
 
 export function createCodecState(settings: CodecSettings): CodecState {
@@ -41,6 +64,8 @@ export function createCodecState(settings: CodecSettings): CodecState {
     ingressOut: Buffer.allocUnsafe(256 * 1024),
     senderKey: '',
     senderLine: Buffer.alloc(0),
+    sealer: createSealer(settings.psk, settings.compact),
+    opener: createOpener(settings.psk),
   };
 }
 
@@ -68,6 +93,10 @@ export interface EgressResult extends PackedBatch {
   tooLarge: { event: string; bytes: number }[];
   /** The FreeSWITCH-Switchname seen on the events of this batch (decoded), or null. */
   switchname: string | null;
+  /** Compact datagrams, when some destination takes them (a SENT item may then have no legacy datagram: ends[i] = ends[i-1]). */
+  compact?: CompactEgressBatch;
+  /** Per input, when settings.stateBindings is set: 1 = a state event (NATS publishes it to the state subject). */
+  state?: Uint8Array;
 }
 export const EGRESS_SENT = 0;
 export const EGRESS_NOT_BOUND = 1;
@@ -103,9 +132,11 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const lengths = new Int32Array(n);
   const senderLines: Buffer[] = new Array<Buffer>(n);
   const insertAt = new Int32Array(n);
+  let compactOut: (Buffer[] | null)[] | null = null;
   let switchname: string | null = null;
   let total = 0;
   const { cipher, settings } = state;
+  const stateFlags = settings.stateBindings ? new Uint8Array(n) : null;
   for (let i = 0; i < n; i++) {
     const text = batchItem(task, i);
     let headerEnd = text.indexOf('\n\n');
@@ -125,13 +156,25 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
       outcome[i] = EGRESS_NOT_BOUND;
       continue;
     }
+    if (stateFlags !== null && isStateEvent(settings.stateBindings ?? null, name, subclass)) stateFlags[i] = 1;
     const line = senderLineFor(state, task.switchname, ownName);
     const at = senderInsertionPoint(text);
     insertAt[i] = at;
+    let sealed = false;
+    if (state.sealer !== null) {
+      const r = sealEventText(state.sealer, text, line, state.scratch);
+      if (r.ok) (compactOut ??= new Array<Buffer[] | null>(n).fill(null))[i] = r.datagrams;
+      else if (r.why === 'too-large') tooLarge.push({ event: `${subclass === null ? name : `${name} ${subclass}`} (compact)`, bytes: r.bytes });
+      sealed = r.ok;
+      if (settings.compact?.legacy === false) {
+        if (!r.ok) outcome[i] = r.why === 'too-large' ? EGRESS_TOO_LARGE : EGRESS_UNREADABLE;
+        continue; // no legacy destination: no legacy datagram (lengths[i] stays 0)
+      }
+    }
     const plainLen = packetPlaintextLength(text, line, at);
     const len = datagramLength(text, { senderLine: line, cipher }, plainLen);
     if (len > settings.maxDatagram) {
-      outcome[i] = EGRESS_TOO_LARGE;
+      if (!sealed) outcome[i] = EGRESS_TOO_LARGE;
       tooLarge.push({ event: subclass === null ? name : `${name} ${subclass}`, bytes: len });
       continue;
     }
@@ -144,12 +187,15 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const ends = new Uint32Array(n);
   let o = 0;
   for (let i = 0; i < n; i++) {
-    if (outcome[i] === EGRESS_SENT) {
+    if (outcome[i] === EGRESS_SENT && lengths[i]! > 0) {
       o += frameDatagramInto(batchItem(task, i), { senderLine: senderLines[i]!, cipher, scratch: state.scratch }, out, o, insertAt[i]!);
     }
     ends[i] = o;
   }
-  return { kind: 'egress', buf, ends, outcome, signals, tooLarge, switchname };
+  const result: EgressResult = { kind: 'egress', buf, ends, outcome, signals, tooLarge, switchname };
+  if (compactOut !== null) result.compact = packCompactBatch(compactOut);
+  if (stateFlags !== null) result.state = stateFlags;
+  return result;
 }
 
 function senderLineFor(state: CodecState, configured: string | null, eventsOwn: Buffer | null): Buffer {
@@ -171,6 +217,8 @@ export interface IngressTask extends PackedBatch {
   kind: 'ingress';
   /** Our own switch name: packets it sent are dropped as 'own-packet'. null while unknown. */
   ownName: string | null;
+  /** Hub relay (src/net/nats-relay.ts): per input, the transport it came from (0 = not relayed); absent = relay off. */
+  origins?: Uint8Array | null;
 }
 
 export interface IngressResult extends PackedBatch {
@@ -183,8 +231,16 @@ export interface IngressResult extends PackedBatch {
   heartbeat: Uint8Array;
   /** The first few drop details of the batch, for rate-limited logs. */
   details: string[];
+  /** Per input: PSK packets that decoded (not own, not stale): the replay key the main thread checks (see wire/replay.ts). */
+  replayKeys?: (string | null)[];
+  /** Per input, when any input was a compact datagram that authenticated: its header (and a fragment's chunk) for the main thread's replay window and reassembly. */
+  compact?: (CompactPacketInfo | null)[];
+  /** Hub relay: the inputs to republish on the other transport (decoded, not our own), when task.origins was given. */
+  relay?: RelayBatch;
 }
 export const DELIVERED = 255;
+/** drop[i] of a compact fragment: authenticated, handed to the main thread's reassembly (compact[i] has it). */
+export const COMPACT_FRAGMENT = 254;
 const REASON_INDEX = new Map<DropReason, number>(DROP_REASONS.map((r, i) => [r, i]));
 
 export function runIngress(state: CodecState, task: IngressTask): IngressResult {
@@ -192,14 +248,49 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const drop = new Uint8Array(n).fill(DELIVERED);
   const heartbeat = new Uint8Array(n);
   const senders: (string | null)[] = new Array<string | null>(n).fill(null);
+  const replayKeys: (string | null)[] = new Array<string | null>(n).fill(null);
+  const relay = task.origins ? new RelayCollector(task.origins, state.settings.stateBindings ?? null) : null;
+  const maxAgeMs = state.settings.maxEventAgeMs ?? 0;
+  const now = maxAgeMs > 0 ? Date.now() : 0;
   const details: string[] = [];
+  let compact: (CompactPacketInfo | null)[] | null = null;
+  const allowsIngress = (name: string, subclass: string | null) => bindingAllows(state.settings.ingressBindings, name, subclass);
   // Commands are written straight into one growing output: no per-command buffers.
   let out = state.ingressOut;
   const ends = new Uint32Array(n);
   let o = 0;
   const { settings, cipher } = state;
   for (let i = 0; i < n; i++) {
-    const r = decodeDatagram(batchItem(task, i), { cipher, maxDatagram: settings.maxDatagram, limits: settings.limits });
+    const datagram = batchItem(task, i);
+    if (isCompactDatagram(datagram)) {
+      const c =
+        datagram.length > settings.maxDatagram
+          ? ({ kind: 'drop', reason: 'oversize', detail: `compact: ${datagram.length} bytes, limit ${settings.maxDatagram}` } as const)
+          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress });
+      const dropped = c.kind === 'drop' ? c : c.drop;
+      if (c.kind === 'opened') {
+        (compact ??= new Array<CompactPacketInfo | null>(n).fill(null))[i] = c.info;
+        senders[i] = c.sender;
+        if (c.heartbeat) heartbeat[i] = 1;
+        if (c.command !== null) {
+          if (o + c.command.length > out.length) {
+            const grown = Buffer.allocUnsafe(Math.max(o + c.command.length, out.length * 2));
+            out.copy(grown, 0, 0, o);
+            out = grown;
+            state.ingressOut = out;
+          }
+          o += c.command.copy(out, o);
+        } else if (dropped === null) drop[i] = COMPACT_FRAGMENT;
+      }
+      if (dropped !== null) {
+        drop[i] = REASON_INDEX.get(dropped.reason)!;
+        if (details.length < 4) details.push(`${dropped.reason}: ${dropped.detail}`);
+      }
+      relay?.consider(i, datagram, dropped === null ? null : dropped.reason, null, null);
+      ends[i] = o;
+      continue;
+    }
+    const r = decodeDatagram(datagram, { cipher, maxDatagram: settings.maxDatagram, limits: settings.limits });
     let reason: DropReason | null = null;
     if (!r.ok) {
       reason = r.reason;
@@ -208,7 +299,11 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       const facts = packetFacts(r.value.scan);
       senders[i] = facts.sender;
       if (facts.sender !== null && facts.sender === task.ownName) reason = 'own-packet';
-      else {
+      else if (isStale(facts.timestampUs, now, maxAgeMs)) {
+        reason = 'replay';
+        if (details.length < 4) details.push(`replay: Event-Date-Timestamp older than ${maxAgeMs / 1000} s`);
+      } else {
+        if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
       }
@@ -222,6 +317,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         }
         o = writeSendevent(r.value.scan, out, o);
       }
+      relay?.consider(i, datagram, reason, facts.eventName, facts.subclass);
     }
     if (reason !== null) drop[i] = REASON_INDEX.get(reason)!;
     ends[i] = o;
@@ -229,5 +325,9 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   // The result's buffer is transferred to the main thread, so it must be a fresh ArrayBuffer.
   const buf = new ArrayBuffer(o);
   out.copy(new Uint8Array(buf), 0, 0, o);
-  return { kind: 'ingress', buf, ends, drop, senders, heartbeat, details };
+  const result: IngressResult = { kind: 'ingress', buf, ends, drop, senders, heartbeat, details, replayKeys };
+  if (compact !== null) result.compact = compact;
+  const relayed = relay?.finish() ?? null;
+  if (relayed !== null) result.relay = relayed;
+  return result;
 }

@@ -10,6 +10,7 @@ const state = createCodecState((workerData as { settings: CodecSettings }).setti
 export default function codecTask(task: EgressTask | IngressTask): unknown {
   const result = task.kind === 'egress' ? runEgress(state, task) : runIngress(state, task);
   const transfer = [result.buf, result.ends.buffer];
+  if (result.kind === 'egress' && result.compact !== undefined) transfer.push(result.compact.buf, result.compact.ends.buffer);
   return move({
     get [transferableSymbol]() {
       return transfer;

@@ -1,0 +1,77 @@
+/**
+ * egress: simulated FreeSWITCH process --ESL event plain--> bridge process --UDP--> receiver
+ * process. Sent = events the switch handed to the bridge's socket; arrived = datagrams counted
+ * by the receiver. A rate the bridge does not read in time counts as a failed trial (FreeSWITCH
+ * queues for a slow listener, then cuts it off).
+ */
+import { eventShapes } from '../event-shapes.js';
+import { LoadProcess } from '../load/control.js';
+import { emptyResult, type BenchResult } from '../report/schema.js';
+import {
+  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, poolDrops, randomPort, settleAt, startBridge,
+  type BridgeConfig, type BridgeUsage, type Plan, type Rig,
+} from './common.js';
+
+interface PumpReply {
+  sent: number;
+  seconds: number;
+  cutOffs: number;
+}
+
+export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResult> {
+  const bytes = eventShapes()[c.shape]!.bytes;
+  const label = describeConfig('egress', c, bytes);
+  const result = emptyResult({ scenario: 'egress', direction: 'egress', psk: c.psk, event_bytes: bytes, workers: c.workers, batch: c.batch });
+  const port = randomPort();
+  const receiver = LoadProcess.spawn('udp-receiver', 'udp-receiver');
+  const fs = LoadProcess.spawn('fs-a', 'fs-proc');
+  let bridge: LoadProcess | null = null;
+  try {
+    await receiver.request('start', { address: PEER_ADDRESS, port });
+    const { port: eslPort } = await fs.request<{ port: number }>('start', { switchname: 'fs-a' });
+    let starts = 0;
+    const start = async (): Promise<LoadProcess> => {
+      bridge = await startBridge(plan, 'bench-a', c, { bind: BRIDGE_ADDRESS, destination: PEER_ADDRESS, port, eslPort });
+      await fs.request('waitSubscribed', { listeners: ++starts, timeoutMs: 10_000 });
+      return bridge;
+    };
+    let b = await start();
+    const arrived = async (): Promise<number> => (await receiver.request<{ received: number }>('count')).received;
+    const rig: Rig = {
+      label,
+      bridgeUsage: () => b.request<BridgeUsage>('usage'),
+      async restartBridge() {
+        await closeAll([b]);
+        b = await start();
+      },
+      async offer(rate, seconds) {
+        await receiver.request('reset');
+        const before = await b.request<BridgeUsage>('usage');
+        const t0 = performance.now();
+        const asked = rate === null ? null : Math.round(rate * seconds);
+        const p = await fs.request<PumpReply>(
+          'pump',
+          { shape: c.shape, count: asked ?? 50_000_000, ...(rate !== null ? { rate } : {}), maxSeconds: rate === null ? seconds : seconds * 1.2 + 0.3 },
+          (seconds + 15) * 1000,
+        );
+        const arrivedAtEnd = await arrived();
+        const landed = await settleAt(arrived, p.sent);
+        const got = landed.value;
+        const elapsedSeconds = Math.max(0.001, (landed.lastChangeMs - t0) / 1000);
+        const after = await b.request<BridgeUsage>('usage');
+        const read = after.counters.egress.events - before.counters.egress.events;
+        const built = after.counters.egress.datagrams - before.counters.egress.datagrams;
+        const lost = after.counters.egress.lost - before.counters.egress.lost;
+        const where = `switch sent ${p.sent}, bridge read ${read}, pool queue dropped ${poolDrops(before, after, 'egress')} (lost ${lost}), sent ${built} datagrams, receiver got ${got}`;
+        return { asked, sent: p.sent, seconds: p.seconds, arrivedAtEnd, arrived: got, elapsedSeconds, where };
+      },
+    };
+    await measureThroughput(plan, rig, result);
+  } catch (e) {
+    result.notes.push(`failed: ${(e as Error).message}`);
+    plan.progress.line(label, `FAILED: ${(e as Error).message}`);
+  } finally {
+    await closeAll([bridge, fs, receiver]);
+  }
+  return result;
+}

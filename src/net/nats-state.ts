@@ -1,0 +1,89 @@
+/**
+ * The optional JetStream side of the NATS transport: a stream keeping the state subjects
+ * (`<prefix>.state.>`) for a bounded age, and the catch-up on start: every message still in
+ * the stream is replayed through the same ingress path, so a satellite that was offline knows
+ * current registrations and presence at once instead of waiting for phones to re-register.
+ *
+ * The stream is created when missing, and its age limit and subjects are brought in line with
+ * the configuration when they differ (several bridges share one stream per prefix).
+ */
+import { DiscardPolicy, nanos, StorageType, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
+import type { NatsStateOptions } from './nats-options.js';
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { code?: string; api_error?: { err_code?: number }; message?: string };
+  return err?.api_error?.err_code === 10059 || err?.code === '404' || /stream not found/i.test(err?.message ?? '');
+}
+
+/** Creates or updates the state stream; returns what was done. */
+export async function ensureStateStream(nc: NatsConnection, subject: string, state: NatsStateOptions): Promise<'created' | 'updated' | 'unchanged'> {
+  const jsm: JetStreamManager = await nc.jetstreamManager();
+  const maxAge = nanos(state.maxAgeSeconds * 1000);
+  try {
+    const info = await jsm.streams.info(state.stream);
+    const c = info.config;
+    if (c.max_age === maxAge && c.subjects.length === 1 && c.subjects[0] === subject) return 'unchanged';
+    await jsm.streams.update(state.stream, { ...c, subjects: [subject], max_age: maxAge });
+    return 'updated';
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  const config: Partial<StreamConfig> = {
+    name: state.stream,
+    subjects: [subject],
+    max_age: maxAge,
+    storage: StorageType.File,
+    num_replicas: state.replicas,
+    discard: DiscardPolicy.Old,
+  };
+  await jsm.streams.add(config);
+  return 'created';
+}
+
+export interface CatchUpResult {
+  /** Messages read from the stream. */
+  read: number;
+  /** Of them, handed to ingress (our own are skipped). */
+  delivered: number;
+}
+
+/**
+ * Reads the stream from its first message to its last one at the time of the call (bounded by
+ * `timeoutMs`) with an ordered consumer, handing each message's data to `deliver` in order.
+ * Messages on `skipSubject` (our own) are not handed on.
+ */
+export async function replayStateStream(
+  nc: NatsConnection,
+  state: NatsStateOptions,
+  skipSubject: string,
+  deliver: (data: Uint8Array, subject: string) => void,
+  timeoutMs: number,
+): Promise<CatchUpResult> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(state.stream);
+  const result: CatchUpResult = { read: 0, delivered: 0 };
+  if (info.state.messages === 0) return result;
+  const lastSeq = info.state.last_seq;
+  const consumer = await nc.jetstream().consumers.get(state.stream);
+  const messages = await consumer.consume({ max_messages: 512 });
+  const timer = setTimeout(() => void messages.close(), timeoutMs);
+  let timedOut = true;
+  try {
+    for await (const m of messages) {
+      result.read++;
+      if (m.subject !== skipSubject) {
+        deliver(m.data, m.subject);
+        result.delivered++;
+      }
+      if (m.seq >= lastSeq || m.info.pending === 0) {
+        timedOut = false;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close();
+  }
+  if (timedOut) throw new Error(`state catch-up from stream ${state.stream} did not finish within ${timeoutMs} ms (${result.read} messages read)`);
+  return result;
+}

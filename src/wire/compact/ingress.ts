@@ -1,0 +1,57 @@
+/**
+ * Compact ingress, the pure part: a datagram is authenticated and decrypted; a whole message
+ * (one datagram, or fragments reassembled by the main thread) becomes the same `sendevent`
+ * command the legacy path builds for the same event.
+ */
+import type { ScanLimits } from '../header-scan.js';
+import { buildSendevent, packetFacts } from '../ingress.js';
+import type { DropReason } from '../types.js';
+import { deriveCompactKey, openDatagram, type CompactHeader } from './format.js';
+import { decodeMessage, decompress } from './message.js';
+
+export interface MessageOptions {
+  limits?: ScanLimits;
+  /** Our own switch name: our own messages come back as 'own-packet'. */
+  ownName: string | null;
+  /** ingress-bindings on the original Event-Name / Event-Subclass. */
+  allows: (eventName: string, subclass: string | null) => boolean;
+}
+
+export type MessageOutcome =
+  | { ok: true; command: Buffer; sender: string | null; heartbeat: boolean }
+  | { ok: false; reason: DropReason; detail: string; sender: string | null; heartbeat: boolean };
+
+/** A whole message payload (as sealed: possibly compressed) -> its sendevent command, or a drop. */
+export function messageToCommand(payload: Buffer, flags: number, o: MessageOptions): MessageOutcome {
+  const plain = decompress(payload, flags);
+  if (!plain.ok) return { ...plain, sender: null, heartbeat: false };
+  const scanned = decodeMessage(plain.value, o.limits);
+  if (!scanned.ok) return { ...scanned, sender: null, heartbeat: false };
+  if (scanned.value.count === 0) return { ok: false, reason: 'malformed-header', detail: 'compact: no headers', sender: null, heartbeat: false };
+  const facts = packetFacts(scanned.value);
+  const heartbeat = facts.eventName === 'HEARTBEAT';
+  if (facts.sender !== null && facts.sender === o.ownName) {
+    return { ok: false, reason: 'own-packet', detail: 'our own compact packet', sender: facts.sender, heartbeat: false };
+  }
+  if (!o.allows(facts.eventName ?? '', facts.subclass)) {
+    return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat };
+  }
+  return { ok: true, command: buildSendevent(scanned.value), sender: facts.sender, heartbeat };
+}
+
+/** The AEAD key of a PSK, derived once per worker (HKDF is not free). */
+export class CompactOpener {
+  private readonly key: Buffer;
+  constructor(psk: string) {
+    this.key = deriveCompactKey(psk);
+  }
+  open(d: Uint8Array): ReturnType<typeof openDatagram> {
+    return openDatagram(this.key, d);
+  }
+}
+
+/** What the main thread needs of every authenticated compact datagram (replay window, reassembly). */
+export interface CompactPacketInfo extends CompactHeader {
+  /** Fragments of a multi-datagram message: the decrypted chunk; null for a one-datagram message. */
+  chunk: Uint8Array | null;
+}

@@ -1,0 +1,147 @@
+/**
+ * bench compare: machine-independent ratios, medians over runs, a noise band from their spread,
+ * and exit statuses a CI pipeline can rely on.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareCommand, compareRuns, parsePercent, type CompareIo } from '../../bench/compare.js';
+import { SCHEMA_VERSION } from '../../bench/report/schema.js';
+import { NORMAL, report, scaled } from './fixtures.js';
+
+const OPTS = { maxRegression: 0.1, noiseFloor: 0.03 };
+
+test('a 30% drop of bridge throughput is a regression', () => {
+  const c = compareRuns([report(NORMAL)], [report(scaled(NORMAL, 0.7))], OPTS);
+  assert.equal(c.regressions, 2);
+  const egress = c.rows.find((r) => r.key.startsWith('egress/'))!;
+  assert.equal(egress.verdict, 'regression');
+  assert.ok(Math.abs(egress.change! + 0.3) < 1e-9);
+});
+
+test('a drop within the allowed regression passes', () => {
+  const c = compareRuns([report(NORMAL)], [report(scaled(NORMAL, 0.93))], OPTS);
+  assert.equal(c.regressions, 0);
+  assert.equal(c.rows.find((r) => r.key.startsWith('egress/'))!.verdict, 'same');
+});
+
+test('a faster machine with the same code is no regression: ratios, not absolute figures, are compared', () => {
+  const fast: typeof NORMAL = { ...scaled(NORMAL, 2), rawUdp: NORMAL.rawUdp * 2, codecEgress: NORMAL.codecEgress * 2, perCipherEgress: NORMAL.perCipherEgress * 2 };
+  const slowBase = compareRuns([report(NORMAL)], [report(fast)], OPTS);
+  assert.equal(slowBase.regressions, 0);
+  for (const r of slowBase.rows.filter((x) => x.gated)) assert.ok(Math.abs(r.change!) < 1e-9, `${r.key} changed by ${r.change}`);
+});
+
+test('a slower codec is caught although the bridge/codec ratio stays the same', () => {
+  const slowerCodec = { ...scaled(NORMAL, 0.6), codecEgress: NORMAL.codecEgress * 0.6 };
+  const c = compareRuns([report(NORMAL)], [report(slowerCodec)], OPTS);
+  const codec = c.rows.find((r) => r.key.startsWith('codec/egress/psk'))!;
+  assert.equal(codec.metric, 'events_per_sec/per_cipher');
+  assert.equal(codec.verdict, 'regression');
+});
+
+test('noise inside the band of the baseline runs passes even beyond max-regression', () => {
+  // Baseline runs 80, 90, 100 (MAD 11%, band 22%): a new run at 82 is noise, not a regression.
+  const base = [0.8, 0.9, 1.0].map((k) => report(scaled(NORMAL, k)));
+  const c = compareRuns(base, [report(scaled(NORMAL, 0.82 / 0.9 * 0.9))], { maxRegression: 0.05, noiseFloor: 0.03 });
+  const egress = c.rows.find((r) => r.key.startsWith('egress/'))!;
+  assert.ok(egress.band > 0.2, `band ${egress.band}`);
+  assert.equal(egress.verdict, 'same');
+  assert.equal(c.regressions, 0);
+});
+
+test('one disturbed baseline run does not make the gate toothless', () => {
+  const base = [1, 1.02, 0.98, 1.01, 0.3].map((k) => report(scaled(NORMAL, k)));
+  const c = compareRuns(base, [report(scaled(NORMAL, 0.7))], OPTS);
+  const egress = c.rows.find((r) => r.key.startsWith('egress/'))!;
+  assert.ok(egress.band < 0.1, `band ${egress.band}`);
+  assert.equal(egress.verdict, 'regression');
+});
+
+test('medians over runs: one bad run among three does not move the figure', () => {
+  const next = [report(NORMAL), report(scaled(NORMAL, 0.5)), report(NORMAL)];
+  const c = compareRuns([report(NORMAL)], next, OPTS);
+  const egress = c.rows.find((r) => r.key.startsWith('egress/'))!;
+  assert.equal(egress.nextRuns, 3);
+  assert.ok(Math.abs(egress.change!) < 1e-9);
+});
+
+test('a figure the baseline has and the new run lacks (scenario failed) is a regression', () => {
+  const c = compareRuns([report(NORMAL)], [report({ ...NORMAL, egress: null })], OPTS);
+  assert.equal(c.rows.find((r) => r.key.startsWith('egress/'))!.verdict, 'missing');
+  assert.equal(c.regressions, 1);
+});
+
+test('latency is reported but not gated', () => {
+  const c = compareRuns([report(NORMAL)], [report({ ...NORMAL, p99: NORMAL.p99 * 10 })], OPTS);
+  const lat = c.rows.find((r) => r.metric.startsWith('p99_ms'))!;
+  assert.equal(lat.gated, false);
+  assert.equal(lat.verdict, 'info');
+  assert.equal(c.regressions, 0);
+});
+
+test('an improvement is reported as such and passes', () => {
+  const c = compareRuns([report(NORMAL)], [report(scaled(NORMAL, 1.5))], OPTS);
+  assert.equal(c.rows.find((r) => r.key.startsWith('ingress/'))!.verdict, 'improvement');
+  assert.equal(c.regressions, 0);
+});
+
+test('percentages: 10%, 10 and 0.1 all mean a tenth; nonsense is a usage error', () => {
+  assert.equal(parsePercent('10%', 'x'), 0.1);
+  assert.equal(parsePercent('10', 'x'), 0.1);
+  assert.equal(parsePercent('0.1', 'x'), 0.1);
+  assert.throws(() => parsePercent('ten', '--max-regression'), /--max-regression must be a percentage/);
+  assert.throws(() => parsePercent('150%', '--max-regression'), /below 100%/);
+});
+
+function io(files: Record<string, unknown>): CompareIo & { out: string; err: string } {
+  const o = {
+    out: '',
+    err: '',
+    stdout(s: string) {
+      o.out += s;
+    },
+    stderr(s: string) {
+      o.err += s;
+    },
+    readFile(p: string) {
+      if (!(p in files)) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return typeof files[p] === 'string' ? (files[p] as string) : JSON.stringify(files[p]);
+    },
+  };
+  return o;
+}
+
+test('the command exits 1 on a regression, 0 otherwise, and prints what changed', () => {
+  const files = { 'base.json': report(NORMAL), 'same.json': report(NORMAL), 'slow.json': report(scaled(NORMAL, 0.7)) };
+  const ok = io(files);
+  assert.equal(compareCommand(['base.json', 'same.json'], ok), 0);
+  assert.match(ok.out, /no regression/);
+  const bad = io(files);
+  assert.equal(compareCommand(['base.json', 'slow.json', '--max-regression', '20%'], bad), 1);
+  assert.match(bad.out, /^REGRESSION +egress\/egress\/psk\/1327B\/w1\/b64 events_per_sec\/per_cipher .* -30\.0%/m);
+});
+
+test('the command reads run sets as well as single runs', () => {
+  const set = { schema_version: SCHEMA_VERSION, kind: 'run-set', runs: [report(NORMAL), report(scaled(NORMAL, 0.95))] };
+  const o = io({ 'set.json': set, 'one.json': report(NORMAL) });
+  assert.equal(compareCommand(['set.json', 'one.json', '--json'], o), 0);
+  const parsed = JSON.parse(o.out) as { rows: { baseRuns: number }[] };
+  assert.ok(parsed.rows.some((r) => r.baseRuns === 2));
+});
+
+test('usage errors exit 2: missing files, wrong count, bad JSON, another schema version, bad option', () => {
+  const files = { 'a.json': report(NORMAL), 'bad.json': '{not json', 'v9.json': { ...report(NORMAL), schema_version: 9 } };
+  const cases: [string[], RegExp][] = [
+    [['a.json'], /expected BASE.json and NEW.json/],
+    [['a.json', 'missing.json'], /cannot read \(ENOENT\)/],
+    [['a.json', 'bad.json'], /not JSON/],
+    [['a.json', 'v9.json'], /schema_version 9 is not supported/],
+    [['a.json', 'a.json', '--max-regression', 'lots'], /must be a percentage/],
+    [['a.json', 'a.json', '--frobnicate'], /Unknown option/],
+  ];
+  for (const [argv, message] of cases) {
+    const o = io(files);
+    assert.equal(compareCommand(argv, o), 2, argv.join(' '));
+    assert.match(o.err, message);
+  }
+});
