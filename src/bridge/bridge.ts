@@ -58,6 +58,11 @@ export function autoWorkers(): number {
 }
 
 const LOG_INTERVAL_MS = 10_000;
+/** Egress queue depths (events) at which the event socket is paused and resumed. */
+const EGRESS_PAUSE_AT = 8192;
+const EGRESS_RESUME_AT = 2048;
+/** The longest a read pause lasts (FreeSWITCH buffers meanwhile; it cuts a reader 100000 events behind). */
+const EGRESS_PAUSE_MAX_MS = 500;
 /** A reload's new event source buffers at most this many events before it takes over. */
 const HANDOVER_MAX_BUFFERED = 200_000;
 /** The old stream is matched against the first this-many events of the new one. */
@@ -107,6 +112,7 @@ export class Bridge {
   private peerTimer: NodeJS.Timeout | null = null;
   private learnedName: string | null = null;
   private accepting = false;
+  private readPause: { source: EslEventSource; timer: NodeJS.Timeout } | null = null;
   private stopped = false;
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
@@ -232,6 +238,10 @@ export class Bridge {
         this.counters[direction].lost += items;
         this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
       },
+      onPoolError: (error) => {
+        this.counters.workerErrors++;
+        this.logger.error({ err: (error as Error).message }, 'a worker thread failed; it is replaced');
+      },
     });
     pool.switchname = c.switchname;
     pool.ownName = this.switchname;
@@ -334,6 +344,29 @@ export class Bridge {
   private passOn(texts: Buffer[]): void {
     this.counters.egress.events += texts.length;
     for (const t of texts) this.pool.egress(t);
+    if (this.pool.egressQueued >= EGRESS_PAUSE_AT && this.readPause === null) this.pauseReading();
+  }
+
+  /**
+   * Backpressure toward FreeSWITCH: while the egress queue is full, stop reading the event
+   * socket so FreeSWITCH buffers instead of the bridge reading and dropping (which burns the CPU
+   * the workers need). A pause never outlasts EGRESS_PAUSE_MAX_MS: FreeSWITCH cuts a listener
+   * 100000 events behind, so past that the bridge reads again and drops the oldest.
+   */
+  private pauseReading(): void {
+    const source = this.source;
+    source.pause();
+    this.counters.egress.readPauses++;
+    this.readPause = { source, timer: setTimeout(() => this.resumeReading(), EGRESS_PAUSE_MAX_MS) };
+    this.readPause.timer.unref();
+  }
+
+  private resumeReading(): void {
+    const p = this.readPause;
+    if (p === null) return;
+    this.readPause = null;
+    clearTimeout(p.timer);
+    p.source.resume();
   }
 
   /** Reload: a new event source replaces the running one (see SourceHandover). */
@@ -399,6 +432,7 @@ export class Bridge {
   // Results from the pool, in order.
 
   private onEgress(r: EgressResult): void {
+    if (this.readPause !== null && this.pool.egressQueued <= EGRESS_RESUME_AT) this.resumeReading();
     const e = this.counters.egress;
     const t = this.transport;
     const legacy = (t === null ? undefined : this.legacyCount.get(t)) ?? -1; // -1: every destination is legacy
@@ -670,6 +704,7 @@ export class Bridge {
     this.stopped = true;
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    if (this.readPause !== null) clearTimeout(this.readPause.timer);
     const h = this.handover;
     if (h !== null) {
       this.handover = null;

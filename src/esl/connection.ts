@@ -7,9 +7,9 @@
  *
  * Replies (`command/reply`, `api/response`) arrive in command order, so each command written
  * queues one callback and each reply completes the oldest. Event bodies (`text/event-plain`)
- * are collected per socket read and handed over as one batch, unparsed. The socket is never
- * paused: FreeSWITCH cuts a listener that falls 100000 events behind, so slowness is the
- * owner's to absorb by dropping.
+ * are collected per socket read and handed over as one batch, unparsed. The owner may pause
+ * reading for a short while (its queue is full): FreeSWITCH then buffers; it cuts a listener
+ * that falls 100000 events behind, so pauses must stay short (the owner bounds them).
  */
 import { connect, type Socket } from 'node:net';
 import { CONTENT_TYPES, EslFramer, EslFramingError, type EslEnvelope } from './framing.js';
@@ -142,6 +142,15 @@ export class EslConnection {
     }
     socket.uncork();
     return true;
+  }
+
+  /** Stops reading the socket (the kernel and FreeSWITCH buffer meanwhile); a new socket starts unpaused. */
+  pauseReading(): void {
+    this.socket?.pause();
+  }
+
+  resumeReading(): void {
+    this.socket?.resume();
   }
 
   /** Commands written whose reply has not arrived. */

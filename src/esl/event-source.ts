@@ -130,6 +130,15 @@ export class EslEventSource {
     return this.name;
   }
 
+  /** Stops reading events for a while (see EslConnection.pauseReading); the caller bounds how long. */
+  pause(): void {
+    this.connection.pauseReading();
+  }
+
+  resume(): void {
+    this.connection.resumeReading();
+  }
+
   /** Runs `api <command>`; resolves with the response text as FreeSWITCH wrote it (it may start with -ERR). */
   async api(command: string): Promise<string> {
     assertSingleLine(command, 'EslEventSource.api: command');

@@ -30,7 +30,7 @@ export interface CodecPoolOptions {
   maxBatch?: number;
   /** Most tasks in flight per direction (default 2 × workers, at least 1). */
   maxInFlight?: number;
-  /** Most items waiting per direction; beyond it the oldest are dropped and counted (default 50 000). */
+  /** Most items waiting per direction; beyond it the oldest are dropped and counted (default 20 000). */
   maxQueued?: number;
   /** Worker idle timeout before Piscina stops it (ms; default 60 000). */
   idleTimeoutMs?: number;
@@ -168,6 +168,11 @@ class Lane<Task extends { kind: string }, Result> {
     }
   }
 
+  /** Items waiting for a batch. */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
     if (this.inFlight === 0 && this.head === this.queue.length) return Promise.resolve();
@@ -180,6 +185,8 @@ export interface CodecPoolHandlers {
   onIngress: (result: IngressResult) => void;
   /** A batch failed in a worker (it was counted as lost). */
   onTaskError: (direction: 'egress' | 'ingress', error: unknown, items: number) => void;
+  /** A worker failed outside any task; Piscina replaces it. */
+  onPoolError?: (error: unknown) => void;
 }
 
 export class CodecPool {
@@ -197,7 +204,7 @@ export class CodecPool {
     this.workers = options.workers;
     const maxBatch = options.maxBatch ?? 64;
     const maxInFlight = options.maxInFlight ?? Math.max(1, options.workers * 2);
-    const maxQueued = options.maxQueued ?? 50_000;
+    const maxQueued = options.maxQueued ?? 20_000;
     const delayMs = Math.ceil((options.batchDelayUs ?? 0) / 1000);
     if (options.workers === 0) {
       this.piscina = null;
@@ -212,6 +219,9 @@ export class CodecPool {
         concurrentTasksPerWorker: 1,
         workerData: { settings },
       });
+      // A worker that dies outside a task (e.g. fails to load) must not take the process down:
+      // Piscina replaces it; the failure is reported.
+      this.piscina.on('error', (e: unknown) => handlers.onPoolError?.(e));
     }
     const run = <T, R>(inlineRun: (s: CodecState, t: T) => R): Runner<T, R> =>
       this.inline !== null
@@ -268,6 +278,11 @@ export class CodecPool {
       this.tagged = 1;
     }
     this.ingressLane.push(datagram);
+  }
+
+  /** Event texts waiting for a worker (the bridge pauses the event socket when this is high). */
+  get egressQueued(): number {
+    return this.egressLane.queued;
   }
 
   stats(): { workers: number; egress: LaneStats; ingress: LaneStats } {

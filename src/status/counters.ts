@@ -15,6 +15,8 @@ export interface Counters {
     unreadable: number;
     /** Events lost to a failed worker batch or a full queue. */
     lost: number;
+    /** Times the event socket was paused because the egress queue was full. */
+    readPauses: number;
   };
   ingress: {
     datagrams: number;
@@ -26,11 +28,13 @@ export interface Counters {
   };
   peers: { up: number; down: number };
   reloads: { applied: number; rejected: number; unchanged: number };
+  /** Worker threads that failed outside a task (replaced by the pool). */
+  workerErrors: number;
 }
 
 export function newCounters(): Counters {
   return {
-    egress: { events: 0, datagrams: 0, notBound: 0, tooLarge: 0, unreadable: 0, lost: 0 },
+    egress: { events: 0, datagrams: 0, notBound: 0, tooLarge: 0, unreadable: 0, lost: 0, readPauses: 0 },
     ingress: {
       datagrams: 0,
       fired: 0,
@@ -39,5 +43,6 @@ export function newCounters(): Counters {
     },
     peers: { up: 0, down: 0 },
     reloads: { applied: 0, rejected: 0, unchanged: 0 },
+    workerErrors: 0,
   };
 }
