@@ -132,3 +132,28 @@ test('pool options are validated with precise errors', () => {
   assert.throws(() => new CodecPool(settings(null), { workers: -1 }, h), (e: Error) => e instanceof PoolOptionsError && /workers must be an integer from 0 to 256, got -1/.test(e.message));
   assert.throws(() => new CodecPool(settings(null), { workers: 0, maxBatch: 0 }, h), /maxBatch/);
 });
+
+test('with workers, a lone event runs on the main thread; a burst goes to the workers, with identical results', async () => {
+  const got: Buffer[] = [];
+  const pool = new CodecPool(settings(null), { workers: 1, maxBatch: 8, inlineMaxBatch: 4 }, {
+    onEgress: (r) => {
+      for (let i = 0; i < r.ends.length; i++) if (r.outcome[i] === EGRESS_SENT) got.push(Buffer.from(batchItem(r, i)));
+    },
+    onIngress: () => undefined,
+    onTaskError: (_d, e) => assert.fail(String(e)),
+  });
+  pool.switchname = 'fs-a';
+  try {
+    pool.egress(eslTexts[0]!.text);
+    await pool.drain();
+    assert.equal(pool.stats().egress.inlineBatches, 1, 'the lone event ran inline');
+    for (let i = 0; i < 64; i++) pool.egress(eslTexts[0]!.text);
+    await pool.drain();
+    const s = pool.stats().egress;
+    assert.ok(s.batches - s.inlineBatches >= 4, `the burst went to the worker: ${JSON.stringify(s)}`);
+    assert.equal(got.length, 65);
+    for (const d of got) assert.deepEqual(d, got[0], 'same datagram inline and in the worker');
+  } finally {
+    await pool.close();
+  }
+});
