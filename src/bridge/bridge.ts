@@ -9,6 +9,7 @@
  * The main thread only moves bytes and counts; every per-byte cost is in the pool.
  */
 import { cpus } from 'node:os';
+import { isIP } from 'node:net';
 import { BRIDGE_SUBSCRIPTION, eslSubscription } from '../config/bindings.js';
 import { describeDestinations, type Config } from '../config/config.js';
 import { EslEventSource } from '../esl/event-source.js';
@@ -113,6 +114,8 @@ export class Bridge {
   private learnedName: string | null = null;
   private accepting = false;
   private readPause: { source: EslEventSource; timer: NodeJS.Timeout } | null = null;
+  /** FreeSWITCH's local_ip_v4 / local_ip_v6, learned after connecting. */
+  private ownAddresses: string[] = [];
   private stopped = false;
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
@@ -294,8 +297,10 @@ export class Bridge {
       onSwitchName: (name) => this.learnName(name),
       onFatal: (e) => this.fatal(e),
       onConnectionChange: (up) => {
-        if (up) this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH');
-        else this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting');
+        if (up) {
+          this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH');
+          void this.learnOwnAddresses(source);
+        } else this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting');
         const h = this.handover;
         if (up && h !== null && source === h.next) {
           clearTimeout(h.timer);
@@ -339,6 +344,30 @@ export class Bridge {
     }
     this.passOn(texts);
     h.lastOld = texts[texts.length - 1] ?? h.lastOld;
+  }
+
+  /**
+   * The box's own addresses (FreeSWITCH's local_ip_v4 / local_ip_v6 globals): like the C
+   * module, the bridge sends nothing to a unicast destination that is this box, so every box of a
+   * cluster can share one `address` list.
+   */
+  private async learnOwnAddresses(source: EslEventSource): Promise<void> {
+    const found: string[] = [];
+    for (const name of ['local_ip_v4', 'local_ip_v6']) {
+      try {
+        const value = (await source.api(`global_getvar ${name}`)).trim();
+        if (isIP(value) !== 0) found.push(value);
+      } catch {
+        // Not connected any more: the next connection asks again.
+      }
+    }
+    this.ownAddresses = found;
+    this.applyOwnAddresses();
+  }
+
+  private applyOwnAddresses(): void {
+    const skipped = this.transport?.skipOwnAddresses(this.ownAddresses) ?? [];
+    if (skipped.length > 0) this.logger.info({ skipped, own: this.ownAddresses }, 'not sending to this box\'s own address');
   }
 
   private passOn(texts: Buffer[]): void {
@@ -644,6 +673,7 @@ export class Bridge {
         await t?.start();
         const oldT = this.transport;
         this.transport = t;
+        this.applyOwnAddresses();
         setTimeout(() => void oldT?.close(), 200).unref();
       }
       if (natsConfigChanged(old.nats, next.nats)) {

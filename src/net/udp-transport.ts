@@ -87,6 +87,10 @@ export interface DestinationStats {
   /** Failure counts by errno code. */
   errorsByCode: Record<string, number>;
   lastError: string | null;
+  /** This unicast destination is the box's own address: nothing is sent to it (as the C module does). */
+  self: boolean;
+  /** Datagrams not sent because the destination is this box. */
+  skippedSelf: number;
 }
 
 export interface UdpTransportStats {
@@ -132,6 +136,17 @@ const KERNEL_DOUBLES_BUFFERS = process.platform === 'linux';
 function bufferReport(requested: number, granted: number): BufferSizeReport {
   const effective = KERNEL_DOUBLES_BUFFERS ? Math.floor(granted / 2) : granted;
   return { requested, granted, effective, capped: effective < requested };
+}
+
+/** One spelling per address: IPv6 compressed and lower-case, IPv4 as is. */
+function normalizeAddress(a: string): string {
+  const t = a.trim().toLowerCase();
+  if (!t.includes(':')) return t;
+  try {
+    return new URL(`http://[${t}]/`).hostname;
+  } catch {
+    return t;
+  }
 }
 
 export class UdpTransport {
@@ -271,6 +286,8 @@ export class UdpTransport {
       failed: 0,
       errorsByCode: {},
       lastError: null,
+      self: false,
+      skippedSelf: 0,
     };
     const state: DestinationState = {
       spec,
@@ -288,7 +305,26 @@ export class UdpTransport {
     return state;
   }
 
+  /**
+   * Marks unicast destinations equal to one of `addresses` (the box's own local_ip_v4/v6) as
+   * this box: the C module skips them, so a cluster can share one destination list.
+   * Returns the destinations now skipped.
+   */
+  skipOwnAddresses(addresses: readonly string[]): string[] {
+    const own = new Set(addresses.map(normalizeAddress));
+    const skipped: string[] = [];
+    for (const d of this.destinations) {
+      d.stats.self = !d.spec.multicast && own.has(normalizeAddress(d.spec.address));
+      if (d.stats.self) skipped.push(d.spec.address);
+    }
+    return skipped;
+  }
+
   private sendTo(d: DestinationState, datagram: Buffer): void {
+    if (d.stats.self) {
+      d.stats.skippedSelf++;
+      return;
+    }
     if (this.state !== 'running' || d.socket === null) {
       this.countFailure(d.stats, { code: 'ENOTRUNNING', message: `transport is ${this.state}` });
       return;

@@ -32,8 +32,14 @@ export interface FakeFreeSwitchOptions {
   password?: string; // default 'ClueCon'
   switchname?: string; // default 'fs-sim'; appears as FreeSWITCH-Switchname on every event
   hostname?: string; // default: this machine's host name
-  ipv4?: string; // default '127.0.0.1'
-  ipv6?: string; // default '::1'
+  /**
+   * The box's main addresses (FreeSWITCH-IPv4/-IPv6 headers, local_ip_v4/v6 globals). Default: the
+   * documentation addresses of the captures (192.0.2.2, fd00::2); only reported, never used to send.
+   * A bridge skips a unicast destination equal to them, so two simulated boxes on one machine must
+   * not both claim a loopback address the other one sends to.
+   */
+  ipv4?: string;
+  ipv6?: string;
   coreUuid?: string; // default: a random UUID
   /** A listener this many events behind is cut off, queue thrown away (FreeSWITCH: 100000). */
   maxQueuedEvents?: number;
@@ -127,8 +133,8 @@ export class FakeFreeSwitch extends EventEmitter {
       coreUuid: opts.coreUuid ?? randomUUID(),
       hostname: opts.hostname ?? os.hostname(),
       switchname: this.switchname,
-      ipv4: opts.ipv4 ?? '127.0.0.1',
-      ipv6: opts.ipv6 ?? '::1',
+      ipv4: opts.ipv4 ?? '192.0.2.2',
+      ipv6: opts.ipv6 ?? 'fd00::2',
     };
   }
 

@@ -161,6 +161,21 @@ test('own packets: A sending to its own address too does not re-fire its own eve
   assert.equal(b.fired().length, 2);
 });
 
+test("a destination equal to the box's own local_ip_v4 is skipped, as the C module does: one address list for the whole cluster", { timeout: 20_000 }, async (t) => {
+  const { a, b } = await startPair(t, { a: { params: { address: '127.0.0.1,127.0.0.2' }, fsIpv4: '127.0.0.1' }, flags: { workers: '0' } });
+  const skipped = () => (a.br.statusJson() as { udp: { destinations: { address: string; self: boolean; skippedSelf: number }[] } }).udp.destinations;
+  await waitFor("A to learn its box's own address", () => skipped().some((d) => d.self), 5_000, skipped);
+  a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['Who', 'me']] });
+  a.fireMarker('self');
+  await b.waitMarker('self');
+  const self = skipped().find((d) => d.address === '127.0.0.1')!;
+  assert.equal(self.self, true);
+  assert.ok(self.skippedSelf >= 2, `skipped ${self.skippedSelf}`);
+  assert.equal(skipped().find((d) => d.address === '127.0.0.2')!.self, false);
+  assert.equal(a.counters.ingress.dropped['own-packet'], 0, 'nothing was sent to itself, so nothing came back');
+  assert.equal(b.fired().length, 2);
+});
+
 test('order: 2000 events fired on A in one burst arrive on B complete and in order (Orig-Event-Sequence increasing)', { timeout: 40_000 }, async (t) => {
   const n = 2000;
   const { a, b } = await startPair(t, { flags: { workers: '1' } });

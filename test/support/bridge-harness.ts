@@ -142,6 +142,8 @@ export interface SideOptions {
   fsPassword?: string;
   /** The bridge's clock (epoch ms). */
   now?: () => number;
+  /** Fake FreeSWITCH option: the box's local_ip_v4. */
+  fsIpv4?: string;
   /** Fake FreeSWITCH option: most sendevents kept in memory. */
   keepSendevents?: number;
   /** Do not wait for the bridge to be connected (default: wait). */
@@ -176,6 +178,7 @@ export class BridgeSide {
       switchname: options.switchname,
       ...(options.fsPassword !== undefined ? { password: options.fsPassword } : {}),
       ...(options.keepSendevents !== undefined ? { keepSendevents: options.keepSendevents } : {}),
+      ...(options.fsIpv4 !== undefined ? { ipv4: options.fsIpv4 } : {}),
     });
     const side = new BridgeSide(
       options.switchname,
