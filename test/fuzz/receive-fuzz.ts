@@ -21,7 +21,7 @@ import { CommandReader } from '../../src/testing/esl-command-reader.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS, PSK_PREFIX_BYTES } from '../../src/wire/magic.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { DROP_REASONS } from '../../src/wire/types.js';
-import { fixture, manifest, PSK } from '../support/fixtures.js';
+import { fixture, manifest, prng, PSK } from '../support/fixtures.js';
 
 export type Mode = 'plain' | 'psk';
 
@@ -80,16 +80,6 @@ export function mergeTally(into: FuzzTally, from: FuzzTally): void {
 
 export type Rnd = () => number;
 
-function mulberry32(seed: number): Rnd {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function caseSeed(seed: number, n: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n + 0x27d4eb2f, 0xc2b2ae35);
@@ -329,7 +319,7 @@ const WEIGHTS: Readonly<Record<string, number>> = { 'many-headers': 1, 'giant-va
 const SCHEDULE: readonly string[] = Object.keys(GENERATORS).flatMap((g) => Array<string>(WEIGHTS[g] ?? 8).fill(g));
 
 export function makeCase(seed: number, n: number): FuzzCase {
-  const rnd = mulberry32(caseSeed(seed, n));
+  const rnd = prng(caseSeed(seed, n));
   const generator = SCHEDULE[n % SCHEDULE.length]!;
   const made: Mode = rnd() < 0.5 ? 'plain' : 'psk';
   const mode: Mode = rnd() < 0.08 ? (made === 'plain' ? 'psk' : 'plain') : made;
