@@ -34,7 +34,15 @@ serveControl({
   usage() {
     if (bridge === null) throw new Error('bridge not started');
     const status = bridge.statusJson() as Record<string, unknown>;
-    return { ...processUsage(), counters: bridge.counters, pool: status['pool'], udp: status['udp'], esl: status['esl'] };
+    const m = process.memoryUsage();
+    return {
+      ...processUsage(),
+      memory: { heapUsedMb: m.heapUsed / 2 ** 20, heapTotalMb: m.heapTotal / 2 ** 20, externalMb: m.external / 2 ** 20, arrayBuffersMb: m.arrayBuffers / 2 ** 20 },
+      counters: bridge.counters,
+      pool: status['pool'],
+      udp: status['udp'],
+      esl: status['esl'],
+    };
   },
   async stop() {
     const b = bridge;

@@ -2,6 +2,7 @@
  * The suite: which configurations run in quick and full mode, in what order, and the report.
  * Every bridge configuration gets a fresh bridge process (its own CPU and peak RSS).
  */
+import { BRIDGE_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { eventShapes } from '../event-shapes.js';
 import { machineInfo } from '../lib/machine.js';
 import { addRatios, SCHEMA_VERSION, type BenchReport, type BenchResult, type ScenarioName } from '../report/schema.js';
@@ -47,7 +48,8 @@ function bridgeConfigs(quick: boolean): BridgeConfig[] {
 
 export function planFor(o: SuiteOptions): Plan {
   const progress = new Progress(o.progress);
-  const bridgeExecArgv = o.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir];
+  // The bridge runs with the flags of the fs-event-multicast command (its shebang).
+  const bridgeExecArgv = [...BRIDGE_NODE_FLAGS, ...(o.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
   return o.quick
     ? { mode: 'quick', stepSeconds: 1, floodSeconds: 1, maxTrials: 6, precision: 0.1, latencySeconds: 2, overload: false, faithfulSink: o.faithfulSink, bridgeExecArgv, progress }
     : { mode: 'full', stepSeconds: 1.5, floodSeconds: 2, maxTrials: 7, precision: 0.07, latencySeconds: 4, overload: true, faithfulSink: o.faithfulSink, bridgeExecArgv, progress };

@@ -1,5 +1,5 @@
-#!/usr/bin/env node
-/** The `fs-event-multicast` command: one entry point, one module per subcommand. */
+#!/usr/bin/env -S node --max-semi-space-size=4
+/** The `fs-event-multicast` command: one entry point, one module per subcommand. The shebang's Node flags are BRIDGE_NODE_FLAGS (node-flags.ts). */
 import { readFileSync } from 'node:fs';
 import { decodeCommand, encodeCommand, UsageError, DECODE_USAGE, ENCODE_USAGE, type Io } from './codec-commands.js';
 import { runCommand, RUN_USAGE } from './run-command.js';

@@ -204,6 +204,9 @@ export interface CodecPoolHandlers {
   onPoolError?: (error: unknown) => void;
 }
 
+/** Young-generation size of each worker (V8's default is up to 48 MB per isolate). */
+const YOUNG_GENERATION_MB = 8;
+
 export class CodecPool {
   readonly workers: number;
   private readonly piscina: Piscina | null;
@@ -236,6 +239,9 @@ export class CodecPool {
         idleTimeout: options.idleTimeoutMs ?? 60_000,
         concurrentTasksPerWorker: 1,
         workerData: { settings },
+        // Batches are short-lived garbage: a small young generation keeps each worker's resident
+        // memory low at the price of more (cheap) scavenges.
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       });
       // A worker that dies outside a task (e.g. fails to load) must not take the process down:
       // Piscina replaces it; the failure is reported.
