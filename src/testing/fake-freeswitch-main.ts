@@ -4,6 +4,7 @@
  *
  *   node dist/src/testing/fake-freeswitch-main.js [--host 127.0.0.1] [--port 8021] [--password ClueCon]
  *        [--switchname fs-sim] [--max-queued-events 100000] [--keep-sendevents 1000]
+ *        [--cost-model measured | name=value,...]   (real FreeSWITCH's event-socket cost, see cost-model.ts)
  *
  * stdout: one JSON line `{"ready":true,"port":N}` once listening, then one JSON line per control
  * command. stdin: control commands, one JSON object per line (an optional "id" is echoed back):
@@ -17,13 +18,14 @@
  */
 import { createInterface } from 'node:readline';
 import { FakeFreeSwitch, type FakeFreeSwitchOptions } from './fake-freeswitch.js';
+import { parseCostModelFlag } from './cost-model.js';
 
 interface Flags extends FakeFreeSwitchOptions {
   host: string;
   port: number;
 }
 
-const FLAGS = ['--host', '--port', '--password', '--switchname', '--max-queued-events', '--keep-sendevents'] as const;
+const FLAGS = ['--host', '--port', '--password', '--switchname', '--max-queued-events', '--keep-sendevents', '--cost-model'] as const;
 
 function parseFlags(argv: readonly string[]): Flags {
   const flags: Flags = { host: '127.0.0.1', port: 8021, keepSendevents: 1000 };
@@ -51,6 +53,9 @@ function parseFlags(argv: readonly string[]): Flags {
         break;
       case '--keep-sendevents':
         flags.keepSendevents = intFlag(name, value, 0, Number.MAX_SAFE_INTEGER);
+        break;
+      case '--cost-model':
+        flags.costModel = parseCostModelFlag(value);
         break;
     }
   }
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void exit(0));
   process.on('SIGINT', () => void exit(0));
-  print({ ready: true, port: fs.port });
+  print({ ready: true, port: fs.port, ...(fs.costModel !== null ? { costModel: fs.costModel } : {}) });
 
   const rl = createInterface({ input: process.stdin });
   // Commands run one after another, in the order they arrive.

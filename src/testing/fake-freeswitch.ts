@@ -8,6 +8,9 @@
  * - `event xml` is accepted and answered like FreeSWITCH, but events are then sent as plain.
  * - Header values of a `sendevent` are taken as UTF-8 text; invalid UTF-8 bytes are replaced.
  * - No auth timeout, no `log`, `myevents`, `userauth`, outbound sockets or sessions.
+ * By default commands run as soon as they arrive (a fast sink). With `costModel` they run at
+ * real FreeSWITCH's event-socket cost instead (src/testing/cost-model.ts): a
+ * real-FreeSWITCH-like sink for benchmarks of the bridge's ingress.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -25,6 +28,7 @@ import {
   CALLED_FROM, deliveryHeaders, eventJson, heartbeatHeaders, statusText, type CallingSite, type SwitchIdentity,
 } from './fs-event-stamp.js';
 import { buildPumpBlock, pumpToSocket, type PumpBlock } from './event-pump.js';
+import { commandCostUs, CpuScheduler, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
 
 export interface FakeFreeSwitchOptions {
   host?: string; // default '127.0.0.1'
@@ -47,6 +51,11 @@ export interface FakeFreeSwitchOptions {
   keepSendevents?: number;
   /** Fire an API event for every known `api`/`bgapi` command, as FreeSWITCH does. Default true. */
   apiEvents?: boolean;
+  /**
+   * Serve commands at real FreeSWITCH's event-socket cost (src/testing/cost-model.ts): `true`
+   * for the measured model, or some of its values. Default: commands run as soon as they arrive.
+   */
+  costModel?: CostModelOptions | true;
 }
 
 export interface ReceivedSendevent {
@@ -83,6 +92,9 @@ export interface FakeFreeSwitchStats {
   eventsFired: number;
   framesQueued: number;
   cutOffs: number;
+  /** Cost model only: CPU µs of simulated FreeSWITCH work done, and commands waiting to be read. */
+  simulatedBusyUs?: number;
+  commandsWaiting?: number;
 }
 
 /** An event ready for delivery: what matching needs plus its serialized text. */
@@ -112,6 +124,8 @@ export class FakeFreeSwitch extends EventEmitter {
   private sequence = 0;
   private readonly startedNs = process.hrtime.bigint();
   private readonly counters = { sendevents: 0, eventsFired: 0, framesQueued: 0, cutOffs: 0 };
+  /** null: no cost model, commands run as they arrive. */
+  private readonly cpu: CpuScheduler<{ conn: Listener; cmd: EslClientCommand }> | null;
 
   static async start(opts: FakeFreeSwitchOptions = {}): Promise<FakeFreeSwitch> {
     const fs = new FakeFreeSwitch(opts);
@@ -129,6 +143,7 @@ export class FakeFreeSwitch extends EventEmitter {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents;
     this.keepSendevents = opts.keepSendevents ?? Number.POSITIVE_INFINITY;
     this.apiEvents = opts.apiEvents ?? true;
+    this.cpu = opts.costModel === undefined ? null : new CpuScheduler(resolveCostModel(opts.costModel), (_lane, job) => this.runCommand(job.conn, job.cmd));
     this.identity = {
       coreUuid: opts.coreUuid ?? randomUUID(),
       hostname: opts.hostname ?? os.hostname(),
@@ -152,7 +167,17 @@ export class FakeFreeSwitch extends EventEmitter {
   }
 
   stats(): FakeFreeSwitchStats {
-    return { connections: this.conns.size, ...this.counters };
+    const s: FakeFreeSwitchStats = { connections: this.conns.size, ...this.counters };
+    if (this.cpu !== null) {
+      s.simulatedBusyUs = Math.round(this.cpu.busyUs);
+      s.commandsWaiting = [...this.conns].reduce((n, c) => n + (c.lane?.waiting ?? 0), 0);
+    }
+    return s;
+  }
+
+  /** The cost model in use, or null. */
+  get costModel(): CostModel | null {
+    return this.cpu?.model ?? null;
   }
 
   connectionCount(): number {
@@ -196,6 +221,7 @@ export class FakeFreeSwitch extends EventEmitter {
     if (server === null) return;
     this.server = null;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.cpu?.stop();
     for (const c of [...this.conns]) c.closeWithNotice(SHUTDOWN_MESSAGE);
     this.conns.clear();
     await closed;
@@ -269,8 +295,12 @@ export class FakeFreeSwitch extends EventEmitter {
 
   private accept(socket: net.Socket): void {
     const conn = new Listener(this.nextConnectionId++, socket, this.maxQueuedEvents);
+    if (this.cpu !== null) conn.lane = this.cpu.lane();
     this.conns.add(conn);
-    socket.on('close', () => this.conns.delete(conn));
+    socket.on('close', () => {
+      this.conns.delete(conn);
+      if (conn.lane !== null) this.cpu?.remove(conn.lane);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     conn.write(AUTH_REQUEST);
@@ -289,11 +319,31 @@ export class FakeFreeSwitch extends EventEmitter {
       }
       throw err;
     }
-    for (const cmd of commands) {
-      if (conn.finished) return; // bytes after `exit` or a failed auth are ignored
-      this.emit('command', { connectionId: conn.id, command: cmd.line });
-      this.execute(conn, cmd);
+    if (this.cpu !== null && conn.lane !== null) {
+      // FreeSWITCH-like: each command takes effect once its (virtual) CPU time has passed.
+      const m = this.cpu.model;
+      for (const cmd of commands) {
+        const body = cmd.body?.length ?? 0;
+        this.cpu.submit(conn.lane, { conn, cmd }, commandCostUs(m, cmd.raw.length - body, body));
+      }
+      // A thread that reads slowly stops the TCP stream: the client's writes back up.
+      if (conn.lane.waiting >= m.maxWaitingCommands && !conn.socket.isPaused()) {
+        conn.socket.pause();
+        conn.readPausedByCost = true;
+      }
+      return;
     }
+    for (const cmd of commands) this.runCommand(conn, cmd);
+  }
+
+  private runCommand(conn: Listener, cmd: EslClientCommand): void {
+    if (conn.finished) return; // bytes after `exit` or a failed auth are ignored
+    if (conn.readPausedByCost && conn.lane !== null && conn.lane.waiting < (this.cpu?.model.maxWaitingCommands ?? 0) / 2) {
+      conn.readPausedByCost = false;
+      conn.socket.resume();
+    }
+    this.emit('command', { connectionId: conn.id, command: cmd.line });
+    this.execute(conn, cmd);
   }
 
   /** parse_command: the same order of checks as mod_event_socket. */
@@ -486,6 +536,9 @@ class Listener {
   readonly sub = new Subscription();
   authed = false;
   finished = false;
+  /** Cost model: this connection's thread, and whether the cost model stopped reading it. */
+  lane: CpuLane<{ conn: Listener; cmd: EslClientCommand }> | null = null;
+  readPausedByCost = false;
   private queue: (Buffer | undefined)[] = [];
   private head = 0;
   private blocked = false;
@@ -498,7 +551,7 @@ class Listener {
   ) {
     socket.on('drain', () => {
       this.blocked = false;
-      if (this.socket.isPaused() && !this.finished) this.socket.resume();
+      if (this.socket.isPaused() && !this.finished && !this.readPausedByCost) this.socket.resume();
       this.flush();
     });
   }

@@ -1,0 +1,196 @@
+/**
+ * FreeSWITCH's event-socket cost model, for the simulated FreeSWITCH (a "real-FreeSWITCH-like
+ * sink"). Facts it is built on (mod_event_socket.c, read_packet, and measurements on a real
+ * FreeSWITCH 1.11.3-dev on a 2-core machine):
+ * - Each connection is served by its own thread. The socket is non-blocking and a command's
+ *   head (command line and headers, up to the blank line) is read ONE BYTE per recv(), each
+ *   followed by a sched_yield(): ~1 µs of CPU per head byte, mostly system time. A ~1.2 KB
+ *   sendevent costs ~1.3 ms: one connection takes ~740 sendevents/s (one core busy).
+ * - A Content-Length body is read in bulk: nearly free.
+ * - Two connections on two cores: ~1 470/s. Four or eight: ~750-800/s in total (the yields
+ *   then switch threads on every byte), so a connection beyond the cores slows everyone.
+ *
+ * The simulation runs in virtual CPU time, not by burning the test machine's CPU: every
+ * connection with work progresses at `speed` µs of work per µs of wall time (1 while at most
+ * `cores` connections are busy; cores/busy × oversubscribedEfficiency beyond), and a command
+ * takes effect (reply, event fired) when its work is done. The rate therefore holds on a
+ * loaded machine too; only reply timing has the timer's ~1 ms granularity.
+ */
+
+export interface CostModelOptions {
+  /** CPU µs per byte of a command's head (default 1, measured). */
+  perHeaderByteUs?: number;
+  /** CPU µs per command besides its bytes: event creation, fire, reply (default 100). */
+  perCommandUs?: number;
+  /** CPU µs per body byte (read in bulk; default 0.002). */
+  perBodyByteUs?: number;
+  /** Cores the connection threads share (default 2, the measured machine). */
+  cores?: number;
+  /** Total work done, as a share of `cores`, while more connections than cores are busy (default 0.53: 780/s against 1 470/s). */
+  oversubscribedEfficiency?: number;
+  /** A connection stops being read while this many commands wait (the kernel buffers fill; default 512). */
+  maxWaitingCommands?: number;
+}
+
+export type CostModel = Required<CostModelOptions>;
+
+/** The model measured on the real FreeSWITCH (see the module comment). */
+export const MEASURED_COST_MODEL: CostModel = Object.freeze({
+  perHeaderByteUs: 1,
+  perCommandUs: 100,
+  perBodyByteUs: 0.002,
+  cores: 2,
+  oversubscribedEfficiency: 0.53,
+  maxWaitingCommands: 512,
+});
+
+/** The measured model with some values replaced; validated (which option, what is allowed). */
+export function resolveCostModel(o: CostModelOptions | true): CostModel {
+  const m: CostModel = { ...MEASURED_COST_MODEL, ...(o === true ? {} : o) };
+  const check = (key: keyof CostModel, ok: boolean, allowed: string): void => {
+    if (!ok) throw new RangeError(`cost model option "${key}" must be ${allowed} (got ${String(m[key])})`);
+  };
+  check('perHeaderByteUs', Number.isFinite(m.perHeaderByteUs) && m.perHeaderByteUs >= 0, 'a number >= 0');
+  check('perCommandUs', Number.isFinite(m.perCommandUs) && m.perCommandUs >= 0, 'a number >= 0');
+  check('perBodyByteUs', Number.isFinite(m.perBodyByteUs) && m.perBodyByteUs >= 0, 'a number >= 0');
+  check('cores', Number.isInteger(m.cores) && m.cores >= 1 && m.cores <= 1024, 'an integer 1..1024');
+  check('oversubscribedEfficiency', m.oversubscribedEfficiency > 0 && m.oversubscribedEfficiency <= 1, 'a number in (0, 1]');
+  check('maxWaitingCommands', Number.isInteger(m.maxWaitingCommands) && m.maxWaitingCommands >= 1, 'an integer >= 1');
+  return m;
+}
+
+/**
+ * Parses the `--cost-model` flag: `measured`, or comma-separated `name=value` pairs over the
+ * measured model, names as in CostModelOptions or dashed (`cores=4,per-header-byte-us=1.2`).
+ */
+export function parseCostModelFlag(text: string): CostModel {
+  if (text === 'measured' || text === 'on' || text === 'yes') return resolveCostModel(true);
+  const o: Record<string, number> = {};
+  const keys = Object.keys(MEASURED_COST_MODEL);
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    const rawName = (eq < 0 ? part : part.slice(0, eq)).trim();
+    const key = keys.find((k) => k.toLowerCase() === rawName.replace(/-/g, '').toLowerCase());
+    if (key === undefined || eq < 0) {
+      throw new RangeError(`--cost-model: "${part}" is not name=value with a name among ${keys.join(', ')} (or the word measured)`);
+    }
+    const value = Number(part.slice(eq + 1).trim());
+    if (!Number.isFinite(value)) throw new RangeError(`--cost-model: ${rawName} needs a number (got "${part.slice(eq + 1)}")`);
+    o[key] = value;
+  }
+  return resolveCostModel(o as CostModelOptions);
+}
+
+/** CPU µs FreeSWITCH spends reading and executing one command. */
+export function commandCostUs(m: CostModel, headBytes: number, bodyBytes: number): number {
+  return m.perCommandUs + headBytes * m.perHeaderByteUs + bodyBytes * m.perBodyByteUs;
+}
+
+/** Commands/s one connection takes for commands of this size (for docs and checks). */
+export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: number, connections: number): number {
+  const perConnection = 1e6 / commandCostUs(m, headBytes, bodyBytes);
+  const speed = connections <= m.cores ? 1 : (m.cores / connections) * m.oversubscribedEfficiency;
+  return perConnection * speed * connections;
+}
+
+interface Job<T> {
+  item: T;
+  remainingUs: number;
+}
+
+/** One connection's thread: its commands in order. */
+export class CpuLane<T> {
+  readonly jobs: Job<T>[] = [];
+  head = 0;
+  /** Wall time (µs) since which this lane has had work. */
+  activeSince = 0;
+  closed = false;
+
+  get waiting(): number {
+    return this.jobs.length - this.head;
+  }
+}
+
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** Processor sharing over the connection threads, in virtual time; `done` runs when a command's work is over. */
+export class CpuScheduler<T> {
+  private readonly lanes = new Set<CpuLane<T>>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastUs = 0;
+  /** Total CPU µs of work completed (for stats). */
+  busyUs = 0;
+
+  constructor(
+    readonly model: CostModel,
+    private readonly done: (lane: CpuLane<T>, item: T) => void,
+  ) {}
+
+  lane(): CpuLane<T> {
+    const l = new CpuLane<T>();
+    this.lanes.add(l);
+    return l;
+  }
+
+  remove(lane: CpuLane<T>): void {
+    lane.closed = true;
+    lane.jobs.length = 0;
+    lane.head = 0;
+    this.lanes.delete(lane);
+  }
+
+  submit(lane: CpuLane<T>, item: T, costUs: number): void {
+    if (lane.closed) return;
+    const now = nowUs();
+    if (lane.waiting === 0) lane.activeSince = now;
+    lane.jobs.push({ item, remainingUs: costUs });
+    if (this.timer === null) {
+      this.lastUs = now;
+      this.schedule(costUs);
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(nextUs: number): void {
+    const ms = Math.min(20, Math.max(1, Math.floor(nextUs / 1000)));
+    this.timer = setTimeout(this.tick, ms);
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    const now = nowUs();
+    const active = [...this.lanes].filter((l) => l.waiting > 0);
+    const speed = active.length <= this.model.cores ? 1 : (this.model.cores / active.length) * this.model.oversubscribedEfficiency;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const lane of active) {
+      let budget = Math.max(0, now - Math.max(this.lastUs, lane.activeSince)) * speed;
+      while (lane.waiting > 0 && !lane.closed) {
+        const job = lane.jobs[lane.head]!;
+        if (budget < job.remainingUs) {
+          job.remainingUs -= budget;
+          this.busyUs += budget;
+          break;
+        }
+        budget -= job.remainingUs;
+        this.busyUs += job.remainingUs;
+        lane.jobs[lane.head++] = undefined as unknown as Job<T>;
+        if (lane.head > 1024 && lane.head * 2 > lane.jobs.length) {
+          lane.jobs.splice(0, lane.head);
+          lane.head = 0;
+        }
+        this.done(lane, job.item);
+      }
+      if (lane.waiting === 0) {
+        lane.jobs.length = 0;
+        lane.head = 0;
+      } else soonest = Math.min(soonest, lane.jobs[lane.head]!.remainingUs / speed);
+    }
+    this.lastUs = now;
+    if (soonest !== Number.POSITIVE_INFINITY) this.schedule(soonest);
+    else if ([...this.lanes].some((l) => l.waiting > 0)) this.schedule(0); // work added by `done`
+  };
+}
