@@ -223,6 +223,7 @@ export class Bridge {
       limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
       maxEventAgeMs: c.maxEventAgeSeconds * 1000,
       stateBindings: c.nats?.state?.events ?? null,
+      leanSendevent: c.leanSendevent,
       compact: {
         send: c.compactDestinations.length > 0,
         legacy: c.destinations.length > 0,
@@ -501,7 +502,7 @@ export class Bridge {
         continue;
       }
       if (r.drop[i] === DELIVERED) {
-        this.injector.send(sender ?? '', batchItem(r, i));
+        this.injector.send(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
         g.fired++;
       } else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
       if (r.heartbeat[i] === 1 && sender !== null) {
@@ -519,6 +520,7 @@ export class Bridge {
       ownName: this.switchname,
       allows: (name, subclass) => bindingAllows(c.ingressBindings, name, subclass),
       limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
+      lean: c.leanSendevent,
     });
     if (d.kind === 'worker') return false;
     if (d.kind === 'pending') return true;
@@ -687,7 +689,7 @@ export class Bridge {
       }
       if (
         secretChanged(old.psk, next.psk) ||
-        changed((c) => [c.bindings, c.ingressBindings, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
+        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
       ) {
         const oldPool = this.pool;
         this.pool = this.createPool(next);

@@ -70,6 +70,8 @@ export interface Config {
   /** Override of the name learned from FreeSWITCH (`FreeSWITCH-Switchname`), or null. */
   readonly switchname: string | null;
   readonly injectors: number;
+  /** Lean sendevent commands (src/wire/lean.ts): what no consumer reads is left out, FreeSWITCH's CPU being per byte. */
+  readonly leanSendevent: boolean;
   readonly peerTimeoutSeconds: number;
   readonly maxDatagram: number;
   readonly batchSize: number;
@@ -244,6 +246,7 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const statusListen = v.statusListen(raw('status-listen'));
   const switchname = v.switchname(raw('switchname'));
   const injectors = v.integer('injectors', raw('injectors'));
+  const leanSendevent = v.yesNo('lean-sendevent', raw('lean-sendevent'), true);
   const peerTimeoutSeconds = v.integer('peer-timeout', raw('peer-timeout'));
   const maxDatagram = v.integer('max-datagram', raw('max-datagram'));
   const batchSize = v.integer('batch-size', raw('batch-size'));
@@ -286,6 +289,7 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     statusListen,
     switchname,
     injectors,
+    leanSendevent,
     peerTimeoutSeconds,
     maxDatagram,
     batchSize,
@@ -464,6 +468,16 @@ class Validator {
     if (INTEGER.test(t) && Number(t) >= 1 && Number(t) <= 255) return Number(t);
     this.warnings.push(`ttl '${r.value}' is invalid (allowed: 1..255 or 0); using the default of 1, as the C module does`);
     return 1;
+  }
+
+  /** A yes/no param of the bridge's own: any other word is an error. */
+  yesNo(key: string, r: RawValue | null, fallback: boolean): boolean {
+    if (r === null) return fallback;
+    const t = r.value.trim().toLowerCase();
+    if (TRUE_WORDS.has(t)) return true;
+    if (FALSE_WORDS.has(t)) return false;
+    this.bad(paramSpec(key), r.value, 'not a yes/no word; allowed: yes, no, true, false, on, off');
+    return fallback;
   }
 
   /** FreeSWITCH's switch_true(): yes/on/true/t/enabled/active/allow or a non-zero number. */

@@ -10,6 +10,7 @@ import { PskCipher } from '../wire/psk-cipher.js';
 import { isStale, replayKeyOf } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
+import { orderKeyOf } from '../wire/order-key.js';
 import { isCompactDatagram } from '../wire/compact/format.js';
 import type { CompactSealer } from '../wire/compact/egress.js';
 import type { CompactOpener, CompactPacketInfo } from '../wire/compact/ingress.js';
@@ -39,6 +40,8 @@ export interface CodecSettings {
   compact?: CompactCodecSettings | null;
   /** NATS JetStream state: which events are state (egress flags them; relay too); absent = none. */
   stateBindings?: Bindings | null;
+  /** Lean sendevent commands (setting lean-sendevent, src/wire/lean.ts); absent = full. */
+  leanSendevent?: boolean;
 }
 
 export interface CodecState {
@@ -229,6 +232,8 @@ export interface IngressResult extends PackedBatch {
   senders: (string | null)[];
   /** Per input: 1 when the packet is a HEARTBEAT (peers are tracked from it even when filtered). */
   heartbeat: Uint8Array;
+  /** Per input: the key whose events keep their order (src/wire/order-key.ts), or null for the sender's. */
+  orderKeys?: (string | null)[];
   /** The first few drop details of the batch, for rate-limited logs. */
   details: string[];
   /** Per input: PSK packets that decoded (not own, not stale): the replay key the main thread checks (see wire/replay.ts). */
@@ -249,6 +254,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const heartbeat = new Uint8Array(n);
   const senders: (string | null)[] = new Array<string | null>(n).fill(null);
   const replayKeys: (string | null)[] = new Array<string | null>(n).fill(null);
+  const orderKeys: (string | null)[] = new Array<string | null>(n).fill(null);
   const relay = task.origins ? new RelayCollector(task.origins, state.settings.stateBindings ?? null) : null;
   const maxAgeMs = state.settings.maxEventAgeMs ?? 0;
   const now = maxAgeMs > 0 ? Date.now() : 0;
@@ -266,7 +272,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       const c =
         datagram.length > settings.maxDatagram
           ? ({ kind: 'drop', reason: 'oversize', detail: `compact: ${datagram.length} bytes, limit ${settings.maxDatagram}` } as const)
-          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress });
+          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress, lean: settings.leanSendevent ?? false });
       const dropped = c.kind === 'drop' ? c : c.drop;
       if (c.kind === 'opened') {
         (compact ??= new Array<CompactPacketInfo | null>(n).fill(null))[i] = c.info;
@@ -315,7 +321,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
           out = grown;
           state.ingressOut = out;
         }
-        o = writeSendevent(r.value.scan, out, o);
+        o = writeSendevent(r.value.scan, out, o, settings.leanSendevent ?? false);
+        orderKeys[i] = orderKeyOf(r.value.scan, facts.eventName);
       }
       relay?.consider(i, datagram, reason, facts.eventName, facts.subclass);
     }
@@ -325,7 +332,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   // The result's buffer is transferred to the main thread, so it must be a fresh ArrayBuffer.
   const buf = new ArrayBuffer(o);
   out.copy(new Uint8Array(buf), 0, 0, o);
-  const result: IngressResult = { kind: 'ingress', buf, ends, drop, senders, heartbeat, details, replayKeys };
+  const result: IngressResult = { kind: 'ingress', buf, ends, drop, senders, heartbeat, details, replayKeys, orderKeys };
   if (compact !== null) result.compact = compact;
   const relayed = relay?.finish() ?? null;
   if (relayed !== null) result.relay = relayed;

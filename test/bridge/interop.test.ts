@@ -43,7 +43,8 @@ async function startBridge(t: TestContext, psk: string | null, port: number): Pr
     { switchname: 'fs-b' },
     {
       params: { address: PEER_ADDRESS, port: String(port), bindings: 'CUSTOM sofia::register', ...(psk === null ? {} : { psk }) },
-      flags: { 'source-address': BRIDGE_ADDRESS, workers: psk === null ? '0' : '1' },
+      // lean-sendevent no: exactly the C module's header set (test/budget/lean.test.ts covers lean commands).
+      flags: { 'source-address': BRIDGE_ADDRESS, workers: psk === null ? '0' : '1', 'lean-sendevent': 'no' },
     },
   );
 }

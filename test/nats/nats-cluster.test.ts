@@ -23,8 +23,10 @@ test('three-node cluster: the node a bridge is connected to stops mid-test; both
   const [n1, n2, n3] = cluster.nodes;
   // A lists node 1 first, B node 2; each knows all three.
   const params = { 'nats-subject-prefix': 'fsem.cluster1', psk: 'cluster-Key-1' };
-  const a = await startNatsSide(t, [n1!.url, n2!.url, n3!.url], { switchname: 'fs-a', params });
-  const b = await startNatsSide(t, [n2!.url, n3!.url, n1!.url], { switchname: 'fs-b', params });
+  // One injector connection each: FreeSWITCH then sees the transport's order across users too (with more, order is kept per user).
+  const flags = { injectors: '1' };
+  const a = await startNatsSide(t, [n1!.url, n2!.url, n3!.url], { switchname: 'fs-a', params, flags });
+  const b = await startNatsSide(t, [n2!.url, n3!.url, n1!.url], { switchname: 'fs-b', params, flags });
   await waitNatsReady(a);
   await waitNatsReady(b);
 

@@ -40,7 +40,8 @@ test('a satellite started after the registrations catches up from the stream: it
   assert.equal(natsStats(hq).transport.published, 8);
 
   // The satellite starts now: nobody re-registers, yet it knows.
-  const sat = await startNatsSide(t, nats.urls, { switchname: 'fs-sat', params: { ...STATE, psk: 'state-Key-1' } });
+  // One injector connection: FreeSWITCH then sees the stream's order across users too (with more, order is kept per user).
+  const sat = await startNatsSide(t, nats.urls, { switchname: 'fs-sat', params: { ...STATE, psk: 'state-Key-1' }, flags: { injectors: '1' } });
   await waitNatsReady(sat);
   const regs = await sat.waitFired('caught-up registrations', 5, (f) => f.get('Orig-Event-Subclass') === 'sofia::register', 10_000);
   assert.deepEqual(regs.map((f) => f.get('Orig-from-user')), ['100', '101', '102', '103', '104'], 'in the order they happened');

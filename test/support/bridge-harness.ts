@@ -16,6 +16,7 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
 import type { Counters } from '../../src/status/counters.js';
 import { FakeFreeSwitch, type ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
+import type { CostModelOptions } from '../../src/testing/cost-model.js';
 import { freeUdpPort } from './udp-ports.js';
 
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -148,6 +149,8 @@ export interface SideOptions {
   keepSendevents?: number;
   /** Do not wait for the bridge to be connected (default: wait). */
   noWaitReady?: boolean;
+  /** Fake FreeSWITCH option: serve commands at FreeSWITCH's event-socket cost (src/testing/cost-model.ts). */
+  fsCostModel?: CostModelOptions | true;
 }
 
 interface EslStatus {
@@ -179,6 +182,7 @@ export class BridgeSide {
       ...(options.fsPassword !== undefined ? { password: options.fsPassword } : {}),
       ...(options.keepSendevents !== undefined ? { keepSendevents: options.keepSendevents } : {}),
       ...(options.fsIpv4 !== undefined ? { ipv4: options.fsIpv4 } : {}),
+      ...(options.fsCostModel !== undefined ? { costModel: options.fsCostModel } : {}),
     });
     const side = new BridgeSide(
       options.switchname,
@@ -260,6 +264,12 @@ export class BridgeSide {
 
   async waitMarker(tag: string, timeoutMs = 5_000): Promise<FiredEvent> {
     const [f] = await this.waitFired(`marker ${tag}`, 1, (x) => x.get('Orig-Marker') === tag, timeoutMs);
+    // Events about a SIP user or a call may take the other injector connection (src/wire/order-key.ts):
+    // they were queued before the marker, so once the injector is idle they have been fired too.
+    await waitFor(`the injector of ${this.name} idle after marker ${tag}`, () => {
+      const i = this.eslStatus().injector;
+      return i.queued + i.inFlight === 0;
+    }, timeoutMs, () => this.eslStatus().injector);
     return f!;
   }
 

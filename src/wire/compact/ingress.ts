@@ -15,6 +15,8 @@ export interface MessageOptions {
   ownName: string | null;
   /** ingress-bindings on the original Event-Name / Event-Subclass. */
   allows: (eventName: string, subclass: string | null) => boolean;
+  /** Lean sendevent commands (setting lean-sendevent); absent = full. */
+  lean?: boolean;
 }
 
 export type MessageOutcome =
@@ -36,7 +38,7 @@ export function messageToCommand(payload: Buffer, flags: number, o: MessageOptio
   if (!o.allows(facts.eventName ?? '', facts.subclass)) {
     return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat };
   }
-  return { ok: true, command: buildSendevent(scanned.value), sender: facts.sender, heartbeat };
+  return { ok: true, command: buildSendevent(scanned.value, o.lean ?? false), sender: facts.sender, heartbeat };
 }
 
 /** The AEAD key of a PSK, derived once per worker (HKDF is not free). */
