@@ -21,8 +21,8 @@ import { svgReport } from './report/svg.js';
 import { runSuite, type SuiteOptions } from './scenarios/suite.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
-const USAGE = 'usage: npm run bench -- [--quick] [--repeat N] [--json FILE] [--md FILE] [--svg FILE] [--out-dir DIR] [--only egress,ingress,e2e] [--profile] [--faithful-sink] [--no-progress]';
-const BRIDGE_SCENARIOS: ScenarioName[] = ['egress', 'ingress', 'e2e'];
+const USAGE = 'usage: npm run bench -- [--quick] [--repeat N] [--json FILE] [--md FILE] [--svg FILE] [--out-dir DIR] [--only egress,ingress,e2e,ingress-fs] [--profile] [--faithful-sink] [--no-progress]';
+const BRIDGE_SCENARIOS: ScenarioName[] = ['egress', 'ingress', 'e2e', 'ingress-fs'];
 
 export interface RunOptions {
   suite: SuiteOptions;

@@ -14,14 +14,15 @@ export interface ScannedCommand {
 }
 
 const END = Buffer.from('\n\n', 'latin1');
-const CONTENT_LENGTH = Buffer.from('\nContent-Length: ', 'latin1');
+// No space after the colon: lean sendevents (lean-sendevent) leave it out, as FreeSWITCH allows.
+const CONTENT_LENGTH = Buffer.from('\nContent-Length:', 'latin1');
 
 export class CommandScanner {
   private pending: Buffer = Buffer.alloc(0);
   private readonly stampNeedle: Buffer;
 
   constructor(stampHeader: string) {
-    this.stampNeedle = Buffer.from(`\n${stampHeader}: `, 'latin1');
+    this.stampNeedle = Buffer.from(`\n${stampHeader}:`, 'latin1');
   }
 
   /** Bytes held back waiting for the rest of a command. */
@@ -41,7 +42,8 @@ export class CommandScanner {
       let next = end + 2;
       const cl = buf.indexOf(CONTENT_LENGTH, pos);
       if (cl >= 0 && cl < end) {
-        const digitsAt = cl + CONTENT_LENGTH.length;
+        let digitsAt = cl + CONTENT_LENGTH.length;
+        while (buf[digitsAt] === 0x20) digitsAt++;
         const nl = buf.indexOf(0x0a, digitsAt);
         const length = Number(buf.toString('latin1', digitsAt, nl));
         if (!Number.isInteger(length) || length < 0) throw new Error('command with a bad Content-Length');
@@ -53,7 +55,8 @@ export class CommandScanner {
       let stampNs: bigint | null = null;
       const s = buf.indexOf(this.stampNeedle, pos);
       if (s >= 0 && s < end) {
-        const at = s + this.stampNeedle.length;
+        let at = s + this.stampNeedle.length;
+        while (buf[at] === 0x20) at++;
         stampNs = BigInt(buf.toString('latin1', at, buf.indexOf(0x0a, at)));
       }
       out.push({ line, stampNs });

@@ -1,17 +1,20 @@
 /**
  * A simulated FreeSWITCH (src/testing/fake-freeswitch.ts) in its own process, as the bridge's
  * event source (egress, e2e side A) and/or its sendevent sink (ingress, e2e side B).
- *   start {switchname}                       -> {port}
+ *   start {switchname, costModel?}           -> {port}   (costModel: true or CostModelOptions:
+ *                                               FreeSWITCH's event-socket cost, a FreeSWITCH-like sink)
  *   waitSubscribed {listeners, timeoutMs}    -> once that many `event plain` subscriptions came
  *   pump {shape, count, rate?, maxSeconds}   -> FakeFreeSwitch.pump over the benchmark shapes
- *   stamped {shape, count, rate, maxSeconds} -> events fired one by one, each stamped with the
- *                                               monotonic clock (Bench-Sent-Ns) for e2e latency
+ *   stamped {shape, count, rate, maxSeconds, users?} -> events fired one by one, each stamped with the
+ *                                               monotonic clock (Bench-Sent-Ns) for e2e latency;
+ *                                               users: from-user cycles through that many users
  *   sink                                     -> sendevents counted, latency histogram (ms)
  *   sinkReset, usage, stop
  * The monotonic clock (process.hrtime) is CLOCK_MONOTONIC: the same in every process of the host.
  */
 import * as hdr from 'hdr-histogram-js';
 import { FakeFreeSwitch, type ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
+import type { CostModelOptions } from '../../src/testing/cost-model.js';
 import { eventShapes } from '../event-shapes.js';
 import { arg, optionalNumber, processUsage, serveControl } from './control.js';
 
@@ -65,7 +68,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 serveControl({
   async start(args) {
-    fs = await FakeFreeSwitch.start({ switchname: arg(args, 'switchname', 'string'), apiEvents: false, keepSendevents: 0 });
+    const costModel = args['costModel'] as CostModelOptions | true | undefined;
+    fs = await FakeFreeSwitch.start({
+      switchname: arg(args, 'switchname', 'string'),
+      apiEvents: false,
+      keepSendevents: 0,
+      ...(costModel !== undefined && costModel !== null ? { costModel } : {}),
+    });
     fs.on('command', (c: { command: string }) => {
       if (c.command.toLowerCase().startsWith('event plain')) subscriptions++;
     });
@@ -94,6 +103,9 @@ serveControl({
   async stamped(args) {
     const f = running();
     const { head, tail } = stampedText(shapeText(args));
+    const users = optionalNumber(args, 'users') ?? 0;
+    // Many users: the bridge keys the order of a user's events, and spreads users over its connections.
+    const tails = users > 0 ? Array.from({ length: users }, (_, u) => Buffer.from(tail.toString('latin1').replace(/\nfrom-user: [^\n]*/, `\nfrom-user: u${u}`), 'latin1')) : [tail];
     const count = arg(args, 'count', 'number');
     const rate = arg(args, 'rate', 'number');
     const started = process.hrtime.bigint();
@@ -105,7 +117,7 @@ serveControl({
       const due = Math.min(count, Math.floor((Number(now - started) / 1e9) * rate));
       for (; sent < due; sent++) {
         const line = Buffer.from(`${STAMP_HEADER}: ${process.hrtime.bigint()}\n`, 'latin1');
-        f.fire({ raw: Buffer.concat([head, line, tail]) });
+        f.fire({ raw: Buffer.concat([head, line, tails[sent % tails.length]!]) });
       }
       await sleep(1);
     }

@@ -7,7 +7,7 @@ import type { MachineInfo } from '../lib/machine.js';
 
 export const SCHEMA_VERSION = 1;
 
-export type ScenarioName = 'raw-udp' | 'codec' | 'baseline-percipher' | 'egress' | 'ingress' | 'e2e';
+export type ScenarioName = 'raw-udp' | 'codec' | 'baseline-percipher' | 'egress' | 'ingress' | 'e2e' | 'ingress-fs';
 export type Direction = 'egress' | 'ingress' | 'both';
 
 export interface BenchResult {

@@ -10,6 +10,7 @@ import { Progress, type BridgeConfig, type Plan } from './common.js';
 import { runE2e } from './e2e.js';
 import { runEgress } from './egress.js';
 import { runIngress } from './ingress.js';
+import { ingressFsConfigs, runIngressFs } from './ingress-fs.js';
 import { runCodec, runRawUdp } from './reference.js';
 
 export interface SuiteOptions {
@@ -76,6 +77,8 @@ export async function runSuite(o: SuiteOptions): Promise<BenchReport> {
       results.push(...(await runE2e(plan, { psk: false, workers: 1, batch: 64, shape: MEDIUM }, { latencyRates: [10_000], search: false })));
     }
   }
+  // Into a FreeSWITCH-like sink (FreeSWITCH's event-socket cost model): what a real switch takes.
+  if (wants('ingress-fs')) for (const c of ingressFsConfigs(o.quick)) results.push(...(await runIngressFs(plan, c)));
   addRatios(results);
   const method = `${METHOD}${o.faithfulSink ? ' Sink: the faithful simulated FreeSWITCH.' : ' Sink: a lean counting event socket (the faithful simulator re-fires every event and would be the bottleneck).'}`;
   return { schema_version: SCHEMA_VERSION, machine: machineInfo(), started_at: startedAt, finished_at: new Date().toISOString(), mode: plan.mode, method, results };
