@@ -211,6 +211,8 @@ export class CodecPool {
   readonly workers: number;
   private readonly piscina: Piscina | null;
   private readonly inline: CodecState | null;
+  /** Settles once every worker has loaded its module (see the constructor). */
+  private warmedUp: Promise<void> = Promise.resolve();
   /** With workers: the main thread's own codec state, for tiny batches (inlineMaxBatch). */
   private readonly mainState: CodecState | null = null;
   private readonly egressLane: Lane<EgressTask, EgressResult>;
@@ -246,6 +248,15 @@ export class CodecPool {
       // A worker that dies outside a task (e.g. fails to load) must not take the process down:
       // Piscina replaces it; the failure is reported.
       this.piscina.on('error', (e: unknown) => handlers.onPoolError?.(e));
+      // One empty task per worker: every worker loads its module now rather than on the first
+      // real batch, and close() can wait for that, since terminating a worker that is still
+      // loading an ES module crashes Node 20 (v8 ToLocalChecked in loadESMFromCJS).
+      const piscina = this.piscina;
+      const empty = (): EgressTask => ({ kind: 'egress', buf: new ArrayBuffer(0), ends: new Uint32Array(0), switchname: null });
+      this.warmedUp = Promise.all(Array.from({ length: options.workers }, () => piscina.run(empty()))).then(
+        () => undefined,
+        () => undefined,
+      );
     }
     const run = <T, R>(inlineRun: (s: CodecState, t: T) => R): Runner<T, R> =>
       this.inline !== null
@@ -323,7 +334,10 @@ export class CodecPool {
   }
 
   async close(): Promise<void> {
-    await this.piscina?.destroy();
+    if (this.piscina === null) return;
+    // Bounded: a worker that cannot load at all must not keep close() waiting.
+    await Promise.race([this.warmedUp, new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.piscina.destroy();
   }
 }
 
