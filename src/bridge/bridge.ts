@@ -37,7 +37,7 @@ import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
 import { DROP_REASONS } from '../wire/types.js';
 import { ReplayGuard } from '../wire/replay.js';
-import type { CompactPacketInfo } from '../wire/compact/ingress.js';
+import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import type { Logger } from '../log.js';
@@ -507,27 +507,44 @@ export class Bridge {
         g.dropped.replay++;
         continue;
       }
-      if (r.drop[i] === DELIVERED) {
-        this.injector.send(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
-        g.fired++;
-      } else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
-      if (r.heartbeat[i] === 1 && sender !== null) {
-        const change = this.peers.sighted(sender, now);
-        if (change !== null) this.firePeerChange(change);
-      }
+      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
+      else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
+      if (r.heartbeat[i] === 1 && sender !== null) this.sighted(sender, now);
     }
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
   }
 
+  private fire(orderKey: string, command: Buffer): void {
+    this.injector.send(orderKey, command);
+    this.counters.ingress.fired++;
+  }
+
+  /** A HEARTBEAT from `sender`: it may bring the peer up. */
+  private sighted(sender: string, now: number): void {
+    const change = this.peers.sighted(sender, now);
+    if (change !== null) this.firePeerChange(change);
+  }
+
+  /**
+   * How a reassembled compact message is decoded: read through getters at use, so it follows
+   * reloads and the learned switch name, and is built once rather than per datagram.
+   */
+  private readonly compactDecode: MessageOptions = ((b: Bridge): MessageOptions => ({
+    get ownName() {
+      return b.switchname;
+    },
+    allows: (name, subclass) => bindingAllows(b.config.ingressBindings, name, subclass),
+    get limits() {
+      return { maxHeaders: b.config.maxHeaders, maxHeaderBytes: b.config.maxHeaderBytes };
+    },
+    get lean() {
+      return b.config.leanSendevent;
+    },
+  }))(this);
+
   /** A compact datagram's replay window and reassembly (compact-link.ts); true when that settled the item. */
   private onCompactIngress(info: CompactPacketInfo, sender: string | null, now: number): boolean {
-    const c = this.config;
-    const d = this.compact.ingress(info, sender, now, {
-      ownName: this.switchname,
-      allows: (name, subclass) => bindingAllows(c.ingressBindings, name, subclass),
-      limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
-      lean: c.leanSendevent,
-    });
+    const d = this.compact.ingress(info, sender, now, this.compactDecode);
     if (d.kind === 'worker') return false;
     if (d.kind === 'pending') return true;
     const g = this.counters.ingress;
@@ -537,14 +554,9 @@ export class Bridge {
       return true;
     }
     const m = d.outcome;
-    if (m.ok) {
-      this.injector.send(m.sender ?? '', m.command);
-      g.fired++;
-    } else g.dropped[m.reason]++;
-    if (m.heartbeat && m.sender !== null) {
-      const change = this.peers.sighted(m.sender, now);
-      if (change !== null) this.firePeerChange(change);
-    }
+    if (m.ok) this.fire(m.sender ?? '', m.command);
+    else g.dropped[m.reason]++;
+    if (m.heartbeat && m.sender !== null) this.sighted(m.sender, now);
     return true;
   }
 
