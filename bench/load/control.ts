@@ -171,3 +171,21 @@ export function processUsage(): ProcessUsage {
   const cpu = process.cpuUsage();
   return { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The `waitSubscribed` request of a simulated switch or sink: resolves once `count()` event
+ * subscriptions (`listeners`) have arrived, or fails after `timeoutMs`.
+ */
+export function waitSubscribedHandler(count: () => number): (args: Record<string, unknown>) => Promise<{ subscriptions: number }> {
+  return async (args) => {
+    const want = arg(args, 'listeners', 'number');
+    const deadline = Date.now() + arg(args, 'timeoutMs', 'number');
+    while (count() < want) {
+      if (Date.now() > deadline) throw new Error(`only ${count()} of ${want} event subscriptions arrived in time`);
+      await sleep(10);
+    }
+    return { subscriptions: count() };
+  };
+}

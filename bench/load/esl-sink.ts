@@ -7,7 +7,7 @@
  */
 import * as net from 'node:net';
 import * as hdr from 'hdr-histogram-js';
-import { arg, processUsage, serveControl } from './control.js';
+import { processUsage, serveControl, waitSubscribedHandler } from './control.js';
 import { CommandScanner } from './command-scan.js';
 
 export const STAMP_ORIG_HEADER = 'Orig-Bench-Sent-Ns';
@@ -61,7 +61,6 @@ function accept(socket: net.Socket): void {
   socket.write(AUTH_REQUEST);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 serveControl({
   async start() {
@@ -73,15 +72,7 @@ serveControl({
     server = s;
     return { port: (s.address() as net.AddressInfo).port };
   },
-  async waitSubscribed(args) {
-    const want = arg(args, 'listeners', 'number');
-    const deadline = Date.now() + arg(args, 'timeoutMs', 'number');
-    while (subscriptions < want) {
-      if (Date.now() > deadline) throw new Error(`only ${subscriptions} of ${want} event subscriptions arrived in time`);
-      await sleep(10);
-    }
-    return { subscriptions };
-  },
+  waitSubscribed: waitSubscribedHandler(() => subscriptions),
   sink() {
     const ms = (p: number): number | null => (stamped === 0 ? null : histogram.getValueAtPercentile(p) / 1000);
     return { sendevents, stamped, p50_ms: ms(50), p99_ms: ms(99), p999_ms: ms(99.9), max_ms: stamped === 0 ? null : histogram.maxValue / 1000 };

@@ -16,7 +16,7 @@ import * as hdr from 'hdr-histogram-js';
 import { FakeFreeSwitch, type ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
 import type { CostModelOptions } from '../../src/testing/cost-model.js';
 import { eventShapes } from '../event-shapes.js';
-import { arg, optionalNumber, processUsage, serveControl } from './control.js';
+import { arg, optionalNumber, processUsage, serveControl, sleep, waitSubscribedHandler } from './control.js';
 
 export const STAMP_HEADER = 'Bench-Sent-Ns';
 const STAMP_ORIG = `Orig-${STAMP_HEADER}`;
@@ -64,7 +64,6 @@ function stampedText(text: Buffer): { head: Buffer; tail: Buffer } {
   return { head: text.subarray(0, nl + 1), tail: text.subarray(nl + 1) };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 serveControl({
   async start(args) {
@@ -81,15 +80,7 @@ serveControl({
     fs.on('sendevent', onSendevent);
     return { port: fs.port };
   },
-  async waitSubscribed(args) {
-    const want = arg(args, 'listeners', 'number');
-    const deadline = Date.now() + arg(args, 'timeoutMs', 'number');
-    while (subscriptions < want) {
-      if (Date.now() > deadline) throw new Error(`only ${subscriptions} of ${want} event subscriptions arrived in time`);
-      await sleep(10);
-    }
-    return { subscriptions };
-  },
+  waitSubscribed: waitSubscribedHandler(() => subscriptions),
   async pump(args) {
     const rate = optionalNumber(args, 'rate');
     const result = await running().pump({

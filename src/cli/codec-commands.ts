@@ -29,13 +29,15 @@ export const DECODE_USAGE = `usage: fs-event-multicast decode [--psk-file FILE |
                the C module's; the fragments of a compact event may be given as several FILEs.
   Exit status: 0 all decoded, 1 any failed (reason per file on stderr), 2 usage error.`;
 
+/** The PSK flags both codec commands take (see resolvePsk). */
+const PSK_FLAGS = { psk: { type: 'string' }, 'psk-file': { type: 'string' } } as const;
+
 export function decodeCommand(argv: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      psk: { type: 'string' },
-      'psk-file': { type: 'string' },
+      ...PSK_FLAGS,
       json: { type: 'boolean', default: false },
       sendevent: { type: 'boolean', default: false },
       'max-datagram': { type: 'string' },
@@ -115,8 +117,7 @@ export function encodeCommand(argv: string[], io: Io): number {
     args: argv,
     allowPositionals: true,
     options: {
-      psk: { type: 'string' },
-      'psk-file': { type: 'string' },
+      ...PSK_FLAGS,
       uuid: { type: 'string' },
       sender: { type: 'string' },
       wire: { type: 'string' },

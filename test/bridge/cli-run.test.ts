@@ -6,7 +6,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { get } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { decodeDatagram, originalEvent } from '../../src/wire/ingress.js';
 import { moduleXml, runCli, spawnCli, waitFor, withTimeout } from '../support/bridge-harness.js';
 import { freeUdpPort } from '../support/udp-ports.js';
+import { httpGet } from '../support/http-get.js';
 
 function configFile(t: TestContext, params: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fsem-e2e-'));
@@ -27,18 +27,6 @@ async function fakeFs(t: TestContext, password?: string): Promise<FakeFreeSwitch
   const fs = await FakeFreeSwitch.start({ switchname: 'fs-cli', ...(password !== undefined ? { password } : {}) });
   t.after(() => fs.stop());
   return fs;
-}
-
-function httpGet(url: string): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
 }
 
 /** The JSON log lines of a process's stderr. */

@@ -6,7 +6,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { get } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,21 +15,10 @@ import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { BridgeSide, moduleXml, spawnCli, startPair, waitFor, withTimeout } from '../support/bridge-harness.js';
 import { freeUdpPort } from '../support/udp-ports.js';
+import { httpGet } from '../support/http-get.js';
 
 const PSK_SECRET = 'Tr0ub4dor-psk-7f3a';
 const ESL_SECRET = 'esl-pw-Secret-77q';
-
-function httpGet(url: string): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 function assertNoSecret(where: string, text: string): void {
   for (const s of [PSK_SECRET, ESL_SECRET]) {
