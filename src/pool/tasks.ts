@@ -51,8 +51,8 @@ export interface CodecState {
   readonly scratch: { buf: Buffer };
   /** Reused output of ingress batches (grown when a batch needs more). */
   ingressOut: Buffer;
-  /** Sender line cache: the encoded switch name it was built from, and the line. */
-  senderKey: string;
+  /** Sender line cache: the configured name it was built from (null: the events' own name; undefined: none yet), and the line. */
+  senderConfigured: string | null | undefined;
   senderLine: Buffer;
   /** Compact egress (null: no compact destination) and ingress (null: no PSK). */
   readonly sealer: CompactSealer | null;
@@ -65,7 +65,7 @@ export function createCodecState(settings: CodecSettings): CodecState {
     cipher: settings.psk === null ? null : new PskCipher(settings.psk),
     scratch: { buf: Buffer.allocUnsafe(8192) },
     ingressOut: Buffer.allocUnsafe(256 * 1024),
-    senderKey: '',
+    senderConfigured: undefined,
     senderLine: Buffer.alloc(0),
     sealer: createSealer(settings.psk, settings.compact),
     opener: createOpener(settings.psk),
@@ -201,14 +201,22 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   return result;
 }
 
+const SENDER_PREFIX = Buffer.from('Multicast-Sender: ', 'latin1');
+const UNDEF = Buffer.from('_undef_', 'latin1');
+
+/** The Multicast-Sender line for an event; rebuilt only when the name changes (compared as bytes, no per-event string). */
 function senderLineFor(state: CodecState, configured: string | null, eventsOwn: Buffer | null): Buffer {
-  const key = configured !== null ? `c:${configured}` : `e:${eventsOwn === null ? '' : eventsOwn.toString('latin1')}`;
-  if (key !== state.senderKey) {
-    state.senderKey = key;
-    state.senderLine =
-      configured !== null
-        ? multicastSenderLine(configured)
-        : Buffer.concat([Buffer.from('Multicast-Sender: ', 'latin1'), eventsOwn ?? Buffer.from('_undef_'), Buffer.from('\n')]);
+  if (configured !== null) {
+    if (state.senderConfigured !== configured) {
+      state.senderConfigured = configured;
+      state.senderLine = multicastSenderLine(configured);
+    }
+    return state.senderLine;
+  }
+  const own = eventsOwn ?? UNDEF; // already URL-encoded, as FreeSWITCH wrote it
+  if (state.senderConfigured !== null || !state.senderLine.subarray(SENDER_PREFIX.length, -1).equals(own)) {
+    state.senderConfigured = null;
+    state.senderLine = Buffer.concat([SENDER_PREFIX, own, Buffer.from('\n', 'latin1')]);
   }
   return state.senderLine;
 }
