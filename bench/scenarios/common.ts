@@ -162,6 +162,41 @@ export function lossOf(sent: number, arrived: number): number {
 }
 
 /** One bridge configuration wired to its load processes, as the throughput procedure drives it. */
+/** What the lean sink (esl-sink) and the simulated switch report about the sendevents they got. */
+export interface SinkReply {
+  sendevents: number;
+  stamped: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  p999_ms: number | null;
+  max_ms: number | null;
+}
+
+/**
+ * One trial of a rig: `load` offers `rate` events/s for `seconds` (null = a flood) through its
+ * `request` command, then the arrivals are read until they settle. The caller adds `where`.
+ */
+export async function offerAndSettle(
+  load: LoadProcess,
+  request: string,
+  extra: Record<string, unknown>,
+  rate: number | null,
+  seconds: number,
+  arrived: () => Promise<number>,
+): Promise<Omit<Offered, 'where'>> {
+  const t0 = performance.now();
+  const asked = rate === null ? null : Math.round(rate * seconds);
+  const r = await load.request<{ sent: number; seconds: number }>(
+    request,
+    { ...extra, count: asked ?? 50_000_000, ...(rate !== null ? { rate } : {}), maxSeconds: rate === null ? seconds : seconds * 1.2 + 0.3 },
+    (seconds + 15) * 1000,
+  );
+  const arrivedAtEnd = await arrived();
+  const landed = await settleAt(arrived, r.sent);
+  const elapsedSeconds = Math.max(0.001, (landed.lastChangeMs - t0) / 1000);
+  return { asked, sent: r.sent, seconds: r.seconds, arrivedAtEnd, arrived: landed.value, elapsedSeconds };
+}
+
 export interface Rig {
   label: string;
   /** Offers `rate` events/s for `seconds` (rate null = as fast as it goes); counts what arrived after in-flight work landed. */

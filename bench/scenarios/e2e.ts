@@ -8,18 +8,9 @@ import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, round, type BenchResult } from '../report/schema.js';
 import {
-  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, kilo, lossOf, measureThroughput, randomPort, settle, settleAt, startBridge,
-  type BridgeConfig, type BridgeUsage, type Plan, type Rig,
+  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, kilo, lossOf, measureThroughput, offerAndSettle, randomPort, settle, startBridge,
+  type BridgeConfig, type BridgeUsage, type Plan, type Rig, type SinkReply,
 } from './common.js';
-
-interface SinkReply {
-  sendevents: number;
-  stamped: number;
-  p50_ms: number | null;
-  p99_ms: number | null;
-  p999_ms: number | null;
-  max_ms: number | null;
-}
 
 export interface E2eOptions {
   /** Rates at which latency is measured; one result row per rate. */
@@ -94,18 +85,8 @@ export async function runE2e(plan: Plan, c: BridgeConfig, opts: E2eOptions): Pro
         },
         async offer(rate, seconds) {
           await sinkB.request('sinkReset');
-          const t0 = performance.now();
-        const asked = rate === null ? null : Math.round(rate * seconds);
-          const p = await fsA.request<{ sent: number; seconds: number }>(
-            'pump',
-            { shape: c.shape, count: asked ?? 50_000_000, ...(rate !== null ? { rate } : {}), maxSeconds: rate === null ? seconds : seconds * 1.2 + 0.3 },
-            (seconds + 15) * 1000,
-          );
-          const arrivedAtEnd = await arrived();
-          const landed = await settleAt(arrived, p.sent);
-        const got = landed.value;
-        const elapsedSeconds = Math.max(0.001, (landed.lastChangeMs - t0) / 1000);
-          return { asked, sent: p.sent, seconds: p.seconds, arrivedAtEnd, arrived: got, elapsedSeconds, where: `switch A sent ${p.sent}, switch B got ${got}` };
+          const o = await offerAndSettle(fsA, 'pump', { shape: c.shape }, rate, seconds, arrived);
+          return { ...o, where: `switch A sent ${o.sent}, switch B got ${o.arrived}` };
         },
       };
       await measureThroughput(plan, rig, row);

@@ -8,15 +8,9 @@ import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, type BenchResult } from '../report/schema.js';
 import {
-  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, poolDrops, randomPort, settleAt, startBridge,
+  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig,
 } from './common.js';
-
-interface PumpReply {
-  sent: number;
-  seconds: number;
-  cutOffs: number;
-}
 
 export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResult> {
   const bytes = eventShapes()[c.shape]!.bytes;
@@ -47,23 +41,13 @@ export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResul
       async offer(rate, seconds) {
         await receiver.request('reset');
         const before = await b.request<BridgeUsage>('usage');
-        const t0 = performance.now();
-        const asked = rate === null ? null : Math.round(rate * seconds);
-        const p = await fs.request<PumpReply>(
-          'pump',
-          { shape: c.shape, count: asked ?? 50_000_000, ...(rate !== null ? { rate } : {}), maxSeconds: rate === null ? seconds : seconds * 1.2 + 0.3 },
-          (seconds + 15) * 1000,
-        );
-        const arrivedAtEnd = await arrived();
-        const landed = await settleAt(arrived, p.sent);
-        const got = landed.value;
-        const elapsedSeconds = Math.max(0.001, (landed.lastChangeMs - t0) / 1000);
+        const o = await offerAndSettle(fs, 'pump', { shape: c.shape }, rate, seconds, arrived);
         const after = await b.request<BridgeUsage>('usage');
         const read = after.counters.egress.events - before.counters.egress.events;
         const built = after.counters.egress.datagrams - before.counters.egress.datagrams;
         const lost = after.counters.egress.lost - before.counters.egress.lost;
-        const where = `switch sent ${p.sent}, bridge read ${read}, pool queue dropped ${poolDrops(before, after, 'egress')} (lost ${lost}), sent ${built} datagrams, receiver got ${got}`;
-        return { asked, sent: p.sent, seconds: p.seconds, arrivedAtEnd, arrived: got, elapsedSeconds, where };
+        const where = `switch sent ${o.sent}, bridge read ${read}, pool queue dropped ${poolDrops(before, after, 'egress')} (lost ${lost}), sent ${built} datagrams, receiver got ${o.arrived}`;
+        return { ...o, where };
       },
     };
     await measureThroughput(plan, rig, result);

@@ -17,7 +17,7 @@
 import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, round, type BenchResult } from '../report/schema.js';
-import { BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, kilo, lossOf, randomPort, settle, startBridge, type BridgeUsage, type Plan } from './common.js';
+import { BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, kilo, lossOf, randomPort, settle, startBridge, type BridgeUsage, type Plan, type SinkReply } from './common.js';
 
 export interface IngressFsConfig {
   /** Bridge B's injector connections (setting injectors). */
@@ -26,15 +26,6 @@ export interface IngressFsConfig {
   lean: boolean;
   /** Sink B runs with FreeSWITCH's cost model (false: the fast simulator, for comparison). */
   costModel: boolean;
-}
-
-interface SinkReply {
-  sendevents: number;
-  stamped: number;
-  p50_ms: number | null;
-  p99_ms: number | null;
-  p999_ms: number | null;
-  max_ms: number | null;
 }
 
 interface InjectorUsage {

@@ -7,15 +7,9 @@ import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, type BenchResult } from '../report/schema.js';
 import {
-  BENCH_PSK, BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, poolDrops, randomPort, settleAt, startBridge,
+  BENCH_PSK, BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig,
 } from './common.js';
-
-interface SendReply {
-  sent: number;
-  seconds: number;
-  errors: number;
-}
 
 const REPLAY_OFF = { 'replay-window': '0' };
 
@@ -54,17 +48,7 @@ export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResu
       async offer(rate, seconds) {
         await fs.request('sinkReset');
         const before = await b.request<BridgeUsage>('usage');
-        const t0 = performance.now();
-        const asked = rate === null ? null : Math.round(rate * seconds);
-        const s = await sender.request<SendReply>(
-          'send',
-          { address: BRIDGE_ADDRESS, port, count: asked ?? 50_000_000, ...(rate !== null ? { rate } : {}), maxSeconds: rate === null ? seconds : seconds * 1.2 + 0.3 },
-          (seconds + 15) * 1000,
-        );
-        const arrivedAtEnd = await arrived();
-        const landed = await settleAt(arrived, s.sent);
-        const got = landed.value;
-        const elapsedSeconds = Math.max(0.001, (landed.lastChangeMs - t0) / 1000);
+        const o = await offerAndSettle(sender, 'send', { address: BRIDGE_ADDRESS, port }, rate, seconds, arrived);
         const after = await b.request<BridgeUsage>('usage');
         const g = (u: BridgeUsage) => u.counters.ingress;
         const received = g(after).datagrams - g(before).datagrams;
@@ -73,10 +57,10 @@ export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResu
         const dropped = Object.values(g(after).dropped).reduce((a, x) => a + x, 0) - Object.values(g(before).dropped).reduce((a, x) => a + x, 0);
         const injectorDrops = (after.esl.injector?.droppedOldest ?? 0) - (before.esl.injector?.droppedOldest ?? 0);
         const where =
-          `sender sent ${s.sent}, bridge received ${received} (${s.sent - received} lost in its UDP socket), ` +
+          `sender sent ${o.sent}, bridge received ${received} (${o.sent - received} lost in its UDP socket), ` +
           `pool queue dropped ${poolDrops(before, after, 'ingress')}, lost ${lost}, decode drops ${dropped}, fired ${fired}, ` +
-          `sendevent queue dropped ${injectorDrops}, switch got ${got}`;
-        return { asked, sent: s.sent, seconds: s.seconds, arrivedAtEnd, arrived: got, elapsedSeconds, where };
+          `sendevent queue dropped ${injectorDrops}, switch got ${o.arrived}`;
+        return { ...o, where };
       },
     };
     await measureThroughput(plan, rig, result);
