@@ -25,8 +25,8 @@
 import { EslConnection, EslFatalError, EslNotConnectedError, type EslReply } from './connection.js';
 import { assertSingleLine, positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger } from './options.js';
 import { urlDecodeBytes } from '../wire/url.js';
+import { PROBE_SUBCLASS } from '../config/bindings.js';
 
-export const PROBE_SUBCLASS = 'fs_event_multicast::probe';
 
 export interface EslEventSourceOptions extends EslEndpointOptions {
   /** What follows `event plain `, e.g. `HEARTBEAT CUSTOM sofia::register` (one line). */

@@ -3,7 +3,7 @@
  * Piscina worker and, with `workers: 0`, inline on the main thread.
  */
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
-import { datagramLength, frameDatagramInto, multicastSenderLine, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
+import { datagramLength, frameDatagramInto, multicastSenderLine, multicastSenderLineEncoded, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
 import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
@@ -53,6 +53,8 @@ export interface CodecState {
   ingressOut: Buffer;
   /** Sender line cache: the configured name it was built from (null: the events' own name; undefined: none yet), and the line. */
   senderConfigured: string | null | undefined;
+  /** With senderConfigured null: the encoded name the line was built from. */
+  senderOwn: Buffer;
   senderLine: Buffer;
   /** Compact egress (null: no compact destination) and ingress (null: no PSK). */
   readonly sealer: CompactSealer | null;
@@ -66,6 +68,7 @@ export function createCodecState(settings: CodecSettings): CodecState {
     scratch: { buf: Buffer.allocUnsafe(8192) },
     ingressOut: Buffer.allocUnsafe(256 * 1024),
     senderConfigured: undefined,
+    senderOwn: Buffer.alloc(0),
     senderLine: Buffer.alloc(0),
     sealer: createSealer(settings.psk, settings.compact),
     opener: createOpener(settings.psk),
@@ -201,7 +204,6 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   return result;
 }
 
-const SENDER_PREFIX = Buffer.from('Multicast-Sender: ', 'latin1');
 const UNDEF = Buffer.from('_undef_', 'latin1');
 
 /** The Multicast-Sender line for an event; rebuilt only when the name changes (compared as bytes, no per-event string). */
@@ -214,9 +216,10 @@ function senderLineFor(state: CodecState, configured: string | null, eventsOwn: 
     return state.senderLine;
   }
   const own = eventsOwn ?? UNDEF; // already URL-encoded, as FreeSWITCH wrote it
-  if (state.senderConfigured !== null || !state.senderLine.subarray(SENDER_PREFIX.length, -1).equals(own)) {
+  if (state.senderConfigured !== null || !state.senderOwn.equals(own)) {
     state.senderConfigured = null;
-    state.senderLine = Buffer.concat([SENDER_PREFIX, own, Buffer.from('\n', 'latin1')]);
+    state.senderOwn = Buffer.from(own); // a copy: `own` is a view into the batch
+    state.senderLine = multicastSenderLineEncoded(own);
   }
   return state.senderLine;
 }

@@ -14,9 +14,17 @@ const BLANK_LINE = Buffer.from('\n\n', 'latin1');
 const CONTENT_LENGTH_LINE = Buffer.from('Content-Length:', 'latin1');
 const SENDER_AT_LINE_START = Buffer.from('\nMulticast-Sender:', 'latin1');
 
+const SENDER_PREFIX = Buffer.from('Multicast-Sender: ', 'latin1');
+const NEWLINE = Buffer.from('\n', 'latin1');
+
 /** The header line the module appends, for a switch name. */
 export function multicastSenderLine(switchname: string): Buffer {
-  return Buffer.from(`Multicast-Sender: ${urlEncode(switchname)}\n`, 'latin1');
+  return multicastSenderLineEncoded(Buffer.from(urlEncode(switchname), 'latin1'));
+}
+
+/** The same line from a name already URL-encoded (as an event's own FreeSWITCH-Switchname value is). */
+export function multicastSenderLineEncoded(encoded: Uint8Array): Buffer {
+  return Buffer.concat([SENDER_PREFIX, encoded, NEWLINE]);
 }
 
 /**

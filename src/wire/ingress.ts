@@ -7,7 +7,7 @@
  * a peer sends can end a line early or start a second command.
  */
 import { findHeaderIgnoreCase, scanHeaders, type HeaderSpans, type ScanLimits, DEFAULT_SCAN_LIMITS } from './header-scan.js';
-import { IV_BYTES, MAGIC, MAX_IPV4_DATAGRAM, PSK_PREFIX_BYTES, UUID_TEXT_BYTES } from './magic.js';
+import { MAGIC, PSK_PREFIX_BYTES, UUID_TEXT_BYTES } from './magic.js';
 import type { PskCipher } from './psk-cipher.js';
 import type { Decoded, DropReason, EventData, Header } from './types.js';
 import { HEX_ANY, urlDecodeBytes, urlEncodeBytes } from './url.js';
@@ -295,7 +295,6 @@ export function originalEvent(scan: HeaderSpans): EventData {
   return { headers, body };
 }
 
-export { MAX_IPV4_DATAGRAM, IV_BYTES };
 
 /**
  * A `sendevent CUSTOM` for an event the bridge fires itself (peerup/peerdown): values from the
