@@ -153,6 +153,8 @@ export class NatsTransport {
   private confirmedBytes = 0;
   private confirmedMsgs = 0;
   private flushing = false;
+  /** Bumped on every disconnect, so a late reconnect confirmation for an older link is ignored. */
+  private linkGeneration = 0;
   private flushScheduled = false;
   private streamReady: Promise<void> | null = null;
   private heldLive: { data: Buffer; subject: string }[] | null = null;
@@ -310,6 +312,7 @@ export class NatsTransport {
     for await (const s of nc.status()) {
       if (this.isClosed()) return;
       if (s.type === 'disconnect') {
+        this.linkGeneration++;
         this.phase = 'reconnecting';
         this.counts.disconnects++;
         const unconfirmed = this.sentMsgs - this.confirmedMsgs;
@@ -319,11 +322,21 @@ export class NatsTransport {
         this.emit({ kind: 'disconnected', server: this.server ?? String(s.data), unconfirmed });
         this.server = null;
       } else if (s.type === 'reconnect') {
-        this.phase = 'connected';
-        this.counts.reconnects++;
-        this.server = nc.getServer();
-        const flushed = this.flushQueue();
-        this.emit({ kind: 'reconnected', server: this.server, flushedQueued: flushed });
+        // The client re-sent its subscriptions on reconnecting; one round trip makes sure the
+        // server has them before this side calls itself connected (and others rely on that).
+        const generation = this.linkGeneration;
+        const reconnected = () => {
+          if (this.isClosed() || generation !== this.linkGeneration) return; // dropped again meanwhile
+          this.phase = 'connected';
+          this.counts.reconnects++;
+          this.server = nc.getServer();
+          const flushed = this.flushQueue();
+          this.emit({ kind: 'reconnected', server: this.server, flushedQueued: flushed });
+        };
+        nc.flush().then(reconnected, (e: unknown) => {
+          this.lastError = describe(e);
+          reconnected();
+        });
       } else if (s.type === 'error') {
         this.lastError = String(s.data);
         this.emit({ kind: 'error', message: `NATS: ${this.lastError}` });
