@@ -11,9 +11,10 @@
 import { cpus } from 'node:os';
 import { isIP } from 'node:net';
 import { BRIDGE_SUBSCRIPTION, eslSubscription } from '../config/bindings.js';
-import { describeDestinations, type Config } from '../config/config.js';
+import { describeDestinations, type Config, type StatusListen } from '../config/config.js';
 import { EslEventSource } from '../esl/event-source.js';
 import { SendeventInjector } from '../esl/injector.js';
+import { apiCommandKey, OwnApiCommands } from '../esl/own-api-commands.js';
 import type { EslFatalError } from '../esl/connection.js';
 import { UdpTransport } from '../net/udp-transport.js';
 import { describeNats, natsConfigChanged } from '../net/nats-config.js';
@@ -24,6 +25,7 @@ import { CodecPool } from '../pool/codec-pool.js';
 import {
   DELIVERED,
   EGRESS_NOT_BOUND,
+  EGRESS_OWN_COMMAND,
   EGRESS_SENT,
   EGRESS_TOO_LARGE,
   EGRESS_UNREADABLE,
@@ -37,9 +39,11 @@ import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
 import { DROP_REASONS } from '../wire/types.js';
 import { ReplayGuard } from '../wire/replay.js';
+import { eventSequenceOf } from '../wire/plain-header.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
+import { PoolChain } from './pool-chain.js';
 import type { Logger } from '../log.js';
 
 export interface BridgeOptions {
@@ -51,6 +55,8 @@ export interface BridgeOptions {
   onFatal?: (error: Error) => void;
   /** Epoch ms; tests drive peer timeouts with it. */
   now?: () => number;
+  /** How long a pool replaced by a reload may take to finish what it holds (default 5000 ms). */
+  poolDrainTimeoutMs?: number;
 }
 
 /**
@@ -72,26 +78,27 @@ const EGRESS_RESUME_AT = 2048;
 const EGRESS_PAUSE_MAX_MS = 500;
 /** A reload's new event source buffers at most this many events before it takes over. */
 const HANDOVER_MAX_BUFFERED = 200_000;
-/** The old stream is matched against the first this-many events of the new one. */
-const HANDOVER_MATCH_WINDOW = 256;
 /** After the new source is subscribed, it takes over at the latest this much later. */
 const HANDOVER_DEADLINE_MS = 2_000;
 /** And in any case this long after the reload (the new source cannot connect). */
 const HANDOVER_TIMEOUT_MS = 10_000;
+/** A replaced pool gets this long to finish what it holds; then it is closed and the rest counted lost. */
+const POOL_DRAIN_TIMEOUT_MS = 5_000;
 
 /**
- * A reload's switch from one event source to another on the same FreeSWITCH, make before break:
- * `old` feeds the pool while `next` subscribes and buffers; both get the same event texts (the
- * same bytes) from the moment `next` is subscribed, so the first event of the old stream found
- * in the new one is where the new one takes over: nothing lost, nothing sent twice. (Events only
- * the new bindings take that came before that point are not sent: they predate the switch.)
+ * A reload's switch from one event source to another on the same FreeSWITCH, make before break.
+ * `old` feeds the pool while `next` subscribes and buffers. FreeSWITCH numbers every event with
+ * one switch-wide `Event-Sequence`, so the new stream's first event marks the switch point: the
+ * old stream is passed on up to just before it, the new one from it on. Both cover the moment in
+ * between, so nothing the new bindings take is lost once `next` is subscribed (which is what
+ * `ready()` waits for), nothing is sent twice, and the order is FreeSWITCH's.
  */
 interface SourceHandover {
   readonly old: EslEventSource;
   readonly next: EslEventSource;
   readonly buffered: Buffer[];
-  /** The last text the old source passed on. */
-  lastOld: Buffer | null;
+  /** Event-Sequence of the new stream's first event; null until it has one. */
+  switchAt: number | null;
   timer: NodeJS.Timeout;
 }
 
@@ -100,6 +107,7 @@ export class Bridge {
   private config: Config;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly poolDrainTimeoutMs: number;
   /** null when no UDP destination is configured (NATS only). */
   private transport: UdpTransport | null = null;
   /** The NATS transport (nats-servers set), or null. */
@@ -107,6 +115,10 @@ export class Bridge {
   private pool!: CodecPool;
   private source!: EslEventSource;
   private handover: SourceHandover | null = null;
+  /** The pools that may still deliver, so a reload's pool swap reorders nothing; its current one is `pool`. */
+  private pools!: PoolChain<CodecPool, EgressResult | IngressResult>;
+  /** The bridge's own `api` commands, whose API events are never sent to peers. */
+  private readonly ownApi = new OwnApiCommands();
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
   private peers: PeerTable;
@@ -131,6 +143,7 @@ export class Bridge {
     this.config = options.config;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.poolDrainTimeoutMs = options.poolDrainTimeoutMs ?? POOL_DRAIN_TIMEOUT_MS;
     this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000);
     this.replay = replayGuardFor(this.config);
   }
@@ -164,12 +177,23 @@ export class Bridge {
     return this.config.switchname ?? this.learnedName;
   }
 
-  /** Resolves once the event socket is subscribed and the switch name known (false on timeout). */
+  /**
+   * Resolves true once an event FreeSWITCH fires from now on is sure to be sent: the event socket
+   * that carries the current bindings is subscribed (during a reload, the new one) and the switch
+   * name is known. False on timeout or when the source stopped for good.
+   */
   async ready(timeoutMs = 10_000): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     try {
-      return await Promise.race([this.source.switchName.then(() => true, () => false), timeout]);
+      for (;;) {
+        if (this.reloading !== null && (await Promise.race([this.reloading.then(() => true), timeout])) === false) return false;
+        const target = this.handover?.next ?? this.source;
+        const live = Promise.all([target.subscribed, target.switchName]).then(() => true, () => false);
+        if (!(await Promise.race([live, timeout]))) return false;
+        // A reload that started meanwhile brings another source: wait for that one.
+        if (this.reloading === null && (this.handover?.next ?? this.source) === target) return true;
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -182,7 +206,8 @@ export class Bridge {
 
   private async startAll(): Promise<void> {
     const c = this.config;
-    this.pool = this.createPool(c);
+    this.pools = this.createPools(c);
+    this.pool = this.pools.current;
     if (udpWanted(c)) {
       const t = (this.transport = this.createTransport(c));
       await t.start();
@@ -197,12 +222,7 @@ export class Bridge {
     this.accepting = true;
     this.injector.start();
     this.source.start();
-    this.status = await StatusServer.start(c.statusListen, {
-      peersText: () => this.peersText(),
-      peersJson: () => this.peersJson(),
-      status: () => this.statusJson(),
-      healthy: () => this.source.connected,
-    });
+    this.status = await StatusServer.start(c.statusListen, this.statusSource);
     this.peerTimer = setInterval(() => this.expirePeers(), Math.min(5000, Math.max(250, (c.peerTimeoutSeconds * 1000) / 4)));
     this.peerTimer.unref();
     this.logger.info(
@@ -241,9 +261,9 @@ export class Bridge {
 
   private createPool(c: Config): CodecPool {
     const workers = c.workers === 'auto' ? autoWorkers() : c.workers;
-    const pool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
-      onEgress: (r) => this.onEgress(r),
-      onIngress: (r) => this.onIngress(r),
+    const pool: CodecPool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
+      onEgress: (r) => this.pools.result(pool, r),
+      onIngress: (r) => this.pools.result(pool, r),
       onTaskError: (direction, error, items) => {
         this.counters[direction].lost += items;
         this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
@@ -301,6 +321,7 @@ export class Bridge {
       ...this.eslEndpoint(c),
       subscription: eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION),
       onEvents: (texts) => this.onSourceEvents(source, texts),
+      onApiCommand: (command) => this.ownApi.expect(command),
       onSwitchName: (name) => this.learnName(name),
       onFatal: (e) => this.fatal(e),
       onConnectionChange: (up) => {
@@ -311,7 +332,7 @@ export class Bridge {
         const h = this.handover;
         if (up && h !== null && source === h.next) {
           clearTimeout(h.timer);
-          h.timer = setTimeout(() => this.completeHandover(null), HANDOVER_DEADLINE_MS).unref();
+          h.timer = setTimeout(() => this.completeHandover('deadline'), HANDOVER_DEADLINE_MS).unref();
         }
       },
     });
@@ -326,31 +347,29 @@ export class Bridge {
       return;
     }
     if (from === h.next) {
-      const base = h.buffered.length;
-      h.buffered.push(...texts);
-      // The new stream reached the last event the old one passed on: it takes over right after it.
-      if (h.lastOld !== null) {
-        for (let i = texts.length - 1; i >= 0; i--) {
-          if (texts[i]!.equals(h.lastOld)) return this.completeHandover(base + i + 1);
+      if (h.switchAt === null) {
+        h.switchAt = eventSequenceOf(texts[0]!);
+        // Without a sequence number the streams cannot be lined up: switch at once.
+        if (h.switchAt === null) {
+          h.buffered.push(...texts);
+          return this.completeHandover('no Event-Sequence');
         }
       }
-      if (h.buffered.length > HANDOVER_MAX_BUFFERED) this.completeHandover(null);
+      h.buffered.push(...texts);
+      if (h.buffered.length > HANDOVER_MAX_BUFFERED) this.completeHandover('buffer full');
       return;
     }
     if (from !== h.old) return; // a source already replaced
-    // The old stream reached an event the new one already has.
-    const window = Math.min(h.buffered.length, HANDOVER_MATCH_WINDOW);
-    for (let i = 0; i < texts.length; i++) {
-      for (let p = 0; p < window; p++) {
-        if (texts[i]!.equals(h.buffered[p]!)) {
-          this.passOn(texts.slice(0, i + 1));
-          this.completeHandover(p + 1);
-          return;
-        }
-      }
+    if (h.switchAt === null) return this.passOn(texts);
+    // The old stream is passed on up to the switch point; reaching it ends the old stream.
+    let i = 0;
+    while (i < texts.length) {
+      const seq = eventSequenceOf(texts[i]!);
+      if (seq !== null && seq >= h.switchAt) break;
+      i++;
     }
-    this.passOn(texts);
-    h.lastOld = texts[texts.length - 1] ?? h.lastOld;
+    if (i > 0) this.passOn(i === texts.length ? texts : texts.slice(0, i));
+    if (i < texts.length) this.completeHandover('streams met');
   }
 
   /**
@@ -407,7 +426,7 @@ export class Bridge {
 
   /** Reload: a new event source replaces the running one (see SourceHandover). */
   private replaceSource(next: EslEventSource, sameFreeSwitch: boolean): void {
-    if (this.handover !== null) this.completeHandover(null);
+    if (this.handover !== null) this.completeHandover('another reload');
     const old = this.source;
     if (!sameFreeSwitch) {
       this.source = next;
@@ -415,33 +434,21 @@ export class Bridge {
       void old.close();
       return;
     }
-    const timer = setTimeout(() => this.completeHandover(null), HANDOVER_TIMEOUT_MS).unref();
-    this.handover = { old, next, buffered: [], lastOld: null, timer };
+    const timer = setTimeout(() => this.completeHandover('timeout'), HANDOVER_TIMEOUT_MS).unref();
+    this.handover = { old, next, buffered: [], switchAt: null, timer };
     next.start();
   }
 
-  /** The new source takes over from buffered[from]; null = just after the last event the old one passed on. */
-  private completeHandover(from: number | null): void {
+  /** The new source takes over: the old one closes, what the new one buffered is passed on. */
+  private completeHandover(how: string): void {
     const h = this.handover;
     if (h === null) return;
     this.handover = null;
     clearTimeout(h.timer);
     this.source = h.next;
     void h.old.close();
-    let start = from ?? 0;
-    if (from === null && h.lastOld !== null) {
-      for (let p = h.buffered.length - 1; p >= 0; p--) {
-        if (h.buffered[p]!.equals(h.lastOld)) {
-          start = p + 1;
-          break;
-        }
-      }
-    }
-    this.logger.info(
-      { esl: 'events', how: from !== null ? 'streams matched' : h.lastOld !== null ? 'deadline' : 'old stream idle', buffered: h.buffered.length, resumedAt: start },
-      'new event socket took over',
-    );
-    if (this.accepting) this.passOn(h.buffered.slice(start));
+    this.logger.info({ esl: 'events', how, buffered: h.buffered.length, switchAt: h.switchAt }, 'new event socket took over');
+    if (this.accepting && h.buffered.length > 0) this.passOn(h.buffered);
   }
 
   private createInjector(c: Config): SendeventInjector {
@@ -467,8 +474,34 @@ export class Bridge {
   // ---------------------------------------------------------------------------------------------
   // Results from the pool, in order.
 
+  private deliver(r: EgressResult | IngressResult): void {
+    if (r.kind === 'egress') this.onEgress(r);
+    else this.onIngress(r);
+  }
+
+  private createPools(c: Config): PoolChain<CodecPool, EgressResult | IngressResult> {
+    const count = (r: EgressResult | IngressResult) => (this.counters[r.kind].lost += r.ends.length);
+    return new PoolChain<CodecPool, EgressResult | IngressResult>(
+      this.createPool(c),
+      {
+        deliver: (r) => this.deliver(r),
+        lost: count,
+        abandoned: (pool, dropped) => {
+          this.counters.egress.lost += dropped.egress;
+          this.counters.ingress.lost += dropped.ingress;
+          this.logger.warn(
+            { timeoutMs: this.poolDrainTimeoutMs, queuedDropped: dropped, pool: pool.stats() },
+            'reload: the replaced worker pool did not finish in time; it is closed, and what it still held is counted lost',
+          );
+        },
+      },
+      this.poolDrainTimeoutMs,
+    );
+  }
+
   private onEgress(r: EgressResult): void {
     if (this.readPause !== null && this.pool.egressQueued <= EGRESS_RESUME_AT) this.resumeReading();
+    if (r.apiEvents !== undefined) this.dropOwnApiEvents(r);
     const e = this.counters.egress;
     const t = this.transport;
     const legacy = (t === null ? undefined : this.legacyCount.get(t)) ?? -1; // -1: every destination is legacy
@@ -483,6 +516,10 @@ export class Bridge {
         if (d.length > 0) e.datagrams++;
         if (r.compact !== undefined && legacy >= 0) k = this.compact.sendEvent(r.compact, i, k, sendCompact);
       } else if (outcome === EGRESS_NOT_BOUND) e.notBound++;
+      else if (outcome === EGRESS_OWN_COMMAND) {
+        e.ownCommand++;
+        if (r.compact !== undefined) k += r.compact.perEvent[i]!; // its compact datagrams are skipped too
+      }
       else if (outcome === EGRESS_UNREADABLE) e.unreadable++;
       else if (outcome === EGRESS_TOO_LARGE) e.tooLarge++;
       if (r.signals[i]! & SIGNAL_RELOADXML) void this.reload('RELOADXML');
@@ -492,6 +529,13 @@ export class Bridge {
     }
     if (r.switchname !== null && this.learnedName === null) this.learnName(r.switchname);
     this.nats?.sendEgress(r);
+  }
+
+  /** The API events raised by the bridge's own `api` commands are never sent (own-api-commands.ts). */
+  private dropOwnApiEvents(r: EgressResult): void {
+    for (const a of r.apiEvents!) {
+      if (r.outcome[a.index] === EGRESS_SENT && this.ownApi.claim(apiCommandKey(a.command, a.argument))) r.outcome[a.index] = EGRESS_OWN_COMMAND;
+    }
   }
 
   private onIngress(r: IngressResult): void {
@@ -584,6 +628,33 @@ export class Bridge {
 
   // ---------------------------------------------------------------------------------------------
   // Status
+
+  private readonly statusSource = {
+    peersText: () => this.peersText(),
+    peersJson: () => this.peersJson(),
+    status: () => this.statusJson(),
+    healthy: () => this.source.connected,
+  };
+
+  /** Reload: the status endpoint moves; on failure the old one is kept and the error thrown. */
+  private async moveStatus(from: StatusListen, to: StatusListen): Promise<void> {
+    const old = this.status;
+    try {
+      this.status = await StatusServer.start(to, this.statusSource);
+    } catch (first) {
+      if (old === null) throw first;
+      // The new address may overlap the old one (same port, another host): free it and retry.
+      await old.close();
+      try {
+        this.status = await StatusServer.start(to, this.statusSource);
+      } catch (e) {
+        this.status = await StatusServer.start(from, this.statusSource).catch(() => null);
+        throw e;
+      }
+      return;
+    }
+    await old?.close();
+  }
 
   peersText(): string {
     return multicastPeersText(!this.stopped, describeDestinations(this.config), this.peers.list(), this.now());
@@ -685,6 +756,9 @@ export class Bridge {
     const changed = (f: (c: Config) => unknown) => JSON.stringify(f(old)) !== JSON.stringify(f(next));
     const secretChanged = (a: Config['psk'], b: Config['psk']) => (a === null ? b !== null : b === null || !a.sameAs(b));
     try {
+      // First, as it is the one step that can fail for reasons outside the file (address in use).
+      if (changed((c) => c.statusListen)) await this.moveStatus(old.statusListen, next.statusListen);
+      if (changed((c) => c.logLevel)) this.logger.level = next.logLevel;
       if (
         changed((c) => [c.destinations, c.compactDestinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface])
       ) {
@@ -709,9 +783,8 @@ export class Bridge {
         secretChanged(old.psk, next.psk) ||
         changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
       ) {
-        const oldPool = this.pool;
-        this.pool = this.createPool(next);
-        void oldPool.drain().then(() => oldPool.close());
+        this.pools.replace(this.createPool(next));
+        this.pool = this.pools.current;
       }
       this.pool.switchname = next.switchname;
       const otherFreeSwitch = changed((c) => [c.esl.host, c.esl.port]) || !old.esl.password.sameAs(next.esl.password);
@@ -739,7 +812,7 @@ export class Bridge {
       this.config = next;
       this.pool.ownName = this.switchname;
       this.counters.reloads.applied++;
-      this.logger.info({ why, destinations: describeDestinations(next) }, 'configuration reloaded');
+      this.logger.info({ why, destinations: describeDestinations(next), status: this.status?.address ?? 'off', logLevel: next.logLevel }, 'configuration reloaded');
     } catch (e) {
       this.counters.reloads.rejected++;
       this.logger.error({ why, err: (e as Error).message }, 'could not apply the new configuration; keeping the running one');
@@ -764,7 +837,7 @@ export class Bridge {
     }
     await this.source.close();
     const drained = await Promise.race([
-      this.pool.drain().then(() => true),
+      Promise.all([this.pools.settled(), this.pool.drain()]).then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
     ]);
     if (!drained) this.logger.warn({ pool: this.pool.stats() }, 'stop: the pool did not drain in time');

@@ -45,6 +45,8 @@ export interface EslEventSourceOptions extends EslEndpointOptions {
   probeTimeoutMs?: number;
   /** Time limit of api() (default 10000 ms). */
   apiTimeoutMs?: number;
+  /** Called with each api() command line just before it is sent (FreeSWITCH raises an API event for it). */
+  onApiCommand?(command: string): void;
 }
 
 export interface EslEventSourceStats {
@@ -75,6 +77,10 @@ export class EslEventSource {
   private rejectName!: (error: Error) => void;
   /** Resolves with the switch name once learned; rejects if the source stops first. */
   readonly switchName: Promise<string>;
+  private resolveSubscribed!: () => void;
+  private rejectSubscribed!: (error: Error) => void;
+  /** Resolves once the subscription is live (FreeSWITCH acknowledged it); rejects if the source stops first. */
+  readonly subscribed: Promise<void>;
 
   constructor(private readonly options: EslEventSourceOptions) {
     const owner = 'EslEventSource';
@@ -96,11 +102,17 @@ export class EslEventSource {
       this.rejectName = reject;
     });
     this.switchName.catch(() => {}); // a caller that never asks must not see an unhandled rejection
+    this.subscribed = new Promise<void>((resolve, reject) => {
+      this.resolveSubscribed = resolve;
+      this.rejectSubscribed = reject;
+    });
+    this.subscribed.catch(() => {});
     this.connection = new EslConnection(endpoint, {
       label: 'events',
       setup: (connection) => this.subscribe(connection),
       onReady: () => {
         this.up = true;
+        this.resolveSubscribed();
         options.onConnectionChange?.(true);
       },
       onEvents: (texts) => this.deliver(texts),
@@ -112,6 +124,7 @@ export class EslEventSource {
       },
       onFatal: (error) => {
         this.rejectName(error);
+        this.rejectSubscribed(error);
         options.onFatal?.(error);
       },
     });
@@ -143,6 +156,7 @@ export class EslEventSource {
   async api(command: string): Promise<string> {
     assertSingleLine(command, 'EslEventSource.api: command');
     if (!this.connection.ready) throw new EslNotConnectedError('EslEventSource.api: not connected to FreeSWITCH');
+    this.options.onApiCommand?.(command);
     const reply = await withTimeout(this.connection.request(`api ${command}`), this.apiTimeoutMs, `api ${command.split(' ')[0]}`);
     return reply.body !== null ? reply.body.toString('utf8') : (reply.replyText ?? '');
   }
@@ -159,6 +173,7 @@ export class EslEventSource {
 
   async close(): Promise<void> {
     await this.connection.close();
+    this.rejectSubscribed(new Error('EslEventSource closed before it was subscribed'));
     if (this.name === undefined) this.rejectName(new Error('EslEventSource closed before the switch name was learned'));
   }
 

@@ -188,6 +188,14 @@ class Lane<Task extends { kind: string }, Result> {
     return this.queue.length - this.head;
   }
 
+  /** Drops every queued item (not the ones in flight); returns how many. */
+  discardQueued(): number {
+    const n = this.queue.length - this.head;
+    this.queue.length = 0;
+    this.head = 0;
+    return n;
+  }
+
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
     if (this.inFlight === 0 && this.head === this.queue.length) return Promise.resolve();
@@ -331,6 +339,11 @@ export class CodecPool {
   /** Resolves when both directions have nothing queued or in flight. */
   async drain(): Promise<void> {
     await Promise.all([this.egressLane.idle(), this.ingressLane.idle()]);
+  }
+
+  /** Gives up on what is still queued (a replaced pool past its drain deadline); returns the counts dropped. */
+  discardQueued(): { egress: number; ingress: number } {
+    return { egress: this.egressLane.discardQueued(), ingress: this.ingressLane.discardQueued() };
   }
 
   async close(): Promise<void> {

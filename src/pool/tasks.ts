@@ -103,15 +103,26 @@ export interface EgressResult extends PackedBatch {
   compact?: CompactEgressBatch;
   /** Per input, when settings.stateBindings is set: 1 = a state event (NATS publishes it to the state subject). */
   state?: Uint8Array;
+  /** The API events of the batch that would be sent, with their command (the main thread drops the bridge's own: own-api-commands.ts). */
+  apiEvents?: ApiEventInfo[];
+}
+export interface ApiEventInfo {
+  index: number;
+  command: string;
+  argument: string | null;
 }
 export const EGRESS_SENT = 0;
 export const EGRESS_NOT_BOUND = 1;
 export const EGRESS_TOO_LARGE = 2;
 export const EGRESS_UNREADABLE = 3;
+/** Set on the main thread: the API event raised by one of the bridge's own `api` commands. */
+export const EGRESS_OWN_COMMAND = 4;
 
 const EVENT_NAME = Buffer.from('Event-Name: ', 'latin1');
 const EVENT_SUBCLASS = Buffer.from('Event-Subclass: ', 'latin1');
 const SWITCHNAME = Buffer.from('FreeSWITCH-Switchname: ', 'latin1');
+const API_COMMAND = Buffer.from('API-Command: ', 'latin1');
+const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
 const LF = 0x0a;
 
 /** The raw (still URL-encoded) value of a header in event text, found at a line start within the header section. */
@@ -139,6 +150,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const senderLines: Buffer[] = new Array<Buffer>(n);
   const insertAt = new Int32Array(n);
   let compactOut: (Buffer[] | null)[] | null = null;
+  let apiEvents: ApiEventInfo[] | null = null;
   let switchname: string | null = null;
   let total = 0;
   const { cipher, settings } = state;
@@ -163,6 +175,10 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
       continue;
     }
     if (stateFlags !== null && isStateEvent(settings.stateBindings ?? null, name, subclass)) stateFlags[i] = 1;
+    if (name === 'API') {
+      const command = decodedValue(text, API_COMMAND, headerEnd);
+      if (command !== null) (apiEvents ??= []).push({ index: i, command, argument: decodedValue(text, API_COMMAND_ARGUMENT, headerEnd) });
+    }
     const line = senderLineFor(state, task.switchname, ownName);
     const at = senderInsertionPoint(text);
     insertAt[i] = at;
@@ -201,6 +217,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const result: EgressResult = { kind: 'egress', buf, ends, outcome, signals, tooLarge, switchname };
   if (compactOut !== null) result.compact = packCompactBatch(compactOut);
   if (stateFlags !== null) result.state = stateFlags;
+  if (apiEvents !== null) result.apiEvents = apiEvents;
   return result;
 }
 

@@ -9,6 +9,8 @@ export interface Counters {
     datagrams: number;
     /** Events the bindings do not send (the bridge subscribes to a few for itself). */
     notBound: number;
+    /** API events raised by the bridge's own `api` commands: never sent (src/esl/own-api-commands.ts). */
+    ownCommand: number;
     /** Events whose datagram would exceed max-datagram: not sent, logged with name and size. */
     tooLarge: number;
     /** Event texts without an Event-Name. */
@@ -34,7 +36,7 @@ export interface Counters {
 
 export function newCounters(): Counters {
   return {
-    egress: { events: 0, datagrams: 0, notBound: 0, tooLarge: 0, unreadable: 0, lost: 0, readPauses: 0 },
+    egress: { events: 0, datagrams: 0, notBound: 0, ownCommand: 0, tooLarge: 0, unreadable: 0, lost: 0, readPauses: 0 },
     ingress: {
       datagrams: 0,
       fired: 0,

@@ -123,9 +123,10 @@ test('reload under traffic: new bindings take effect, the stream loses nothing; 
   await b.waitMarker('newly-bound');
   const got = await b.waitFired(`${n} events across the reload`, n, (f) => f.get('Orig-Stream') === 'reload', 10_000);
   // The new event socket takes over exactly where the old one stopped: none lost, none twice.
-  assert.deepEqual(indexesOf(got, 'reload').sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
-  const takeover = a.logs.find(/new event socket took over/);
-  assert.equal(takeover?.how, 'streams matched', JSON.stringify(takeover));
+  // One sender's events, in FreeSWITCH's order, across the handover and the pool swap (bindings
+  // changed, so the pool was replaced too): none lost, none twice, none overtaken.
+  assert.deepEqual(indexesOf(got, 'reload'), Array.from({ length: n }, (_, i) => i));
+  assert.ok(a.logs.find(/new event socket took over/), 'the new event socket took over');
   await a.br.reload('again');
   assert.equal(a.counters.reloads.unchanged, 1);
   assert.equal(a.counters.reloads.applied, 1);

@@ -223,6 +223,11 @@ export class BridgeSide {
 
   /** Connected to its FreeSWITCH (events and every injector) and the switch name learned. */
   async waitReady(timeoutMs = 5_000): Promise<void> {
+    // What the bridge itself calls ready: the subscription carrying the current bindings is live
+    // (during a reload's handover, the new one), so an event fired from now on is sent.
+    if (!(await this.br.ready(timeoutMs))) {
+      throw new Error(`bridge ${this.name}: not ready within ${timeoutMs} ms: ${JSON.stringify({ esl: this.eslStatus(), fatals: this.fatals.map((e) => e.message) })}`);
+    }
     await waitFor(
       `bridge ${this.name} connected to its FreeSWITCH`,
       () => {
