@@ -13,8 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compareRuns, formatComparison, parsePercent, type CompareOptions } from './compare.js';
-import { readRuns, SCHEMA_VERSION, type BenchReport } from './report/schema.js';
+import { compareRuns, formatComparison, parsePercent, type CompareOptions } from '../src/benchmark/compare.js';
+import { readRuns, SCHEMA_VERSION, type BenchReport } from '../src/benchmark/schema.js';
 import { runSuite } from './scenarios/suite.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));

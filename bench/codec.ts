@@ -25,7 +25,7 @@ import { openSslBfCbc, PskCipher, type OpenSslBfCbc } from '../src/wire/psk-ciph
 import type { Header } from '../src/wire/types.js';
 import { eventShapes, type EventShape } from './event-shapes.js';
 import { ensureBfCbcOrRespawn } from './lib/legacy-provider.js';
-import { machineInfo, type MachineInfo } from './lib/machine.js';
+import { machineInfo, type MachineInfo } from '../src/benchmark/machine.js';
 import { formatCompact, formatCount, formatTable } from './lib/table.js';
 import { measureInterleaved, type BenchOp, type RoundStats } from './lib/timing.js';
 

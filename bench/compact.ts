@@ -22,7 +22,7 @@ import { CompactOpener, messageToCommand } from '../src/wire/compact/ingress.js'
 import { sealEventText } from '../src/wire/compact/pool-glue.js';
 import { Reassembler } from '../src/wire/compact/reassembly.js';
 import { eventShapes, type EventShape } from './event-shapes.js';
-import { machineInfo } from './lib/machine.js';
+import { machineInfo } from '../src/benchmark/machine.js';
 import { formatCount, formatTable } from './lib/table.js';
 import { measureInterleaved, type BenchOp } from './lib/timing.js';
 

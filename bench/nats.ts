@@ -22,7 +22,7 @@ import { NatsTransport } from '../src/net/nats-transport.js';
 import { UdpTransport } from '../src/net/udp-transport.js';
 import { findNatsServer, freeTcpPort, NatsNode } from '../test/support/nats-server.js';
 import { freeUdpPort } from '../test/support/udp-ports.js';
-import { machineInfo } from './lib/machine.js';
+import { machineInfo } from '../src/benchmark/machine.js';
 import { formatTable } from './lib/table.js';
 
 const DATAGRAM_BYTES = 1200;

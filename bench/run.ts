@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdownReport } from './report/markdown.js';
-import { SCHEMA_VERSION, type BenchReport, type BenchRunSet, type ScenarioName } from './report/schema.js';
+import { SCHEMA_VERSION, type BenchReport, type BenchRunSet, type ScenarioName } from '../src/benchmark/schema.js';
 import { svgReport } from './report/svg.js';
 import { runSuite, type SuiteOptions } from './scenarios/suite.js';
 

@@ -1,5 +1,5 @@
 /** The result file as a Markdown table, one row per result, with the run's facts above it. */
-import type { BenchReport, BenchResult } from './schema.js';
+import type { BenchReport, BenchResult } from '../../src/benchmark/schema.js';
 
 const fmt = (v: number | null, digits = 0): string => (v === null ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);

@@ -3,7 +3,7 @@
  *   events/s with 0 loss vs workers (~1.2 KB, PSK), events/s vs event size, and e2e latency
  *   percentiles per rate. Empty panels say so instead of disappearing.
  */
-import type { BenchReport, BenchResult } from './schema.js';
+import type { BenchReport, BenchResult } from '../../src/benchmark/schema.js';
 
 export interface Bar {
   label: string;

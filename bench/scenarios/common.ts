@@ -6,7 +6,7 @@
  */
 import { LoadProcess, type ProcessUsage } from '../load/control.js';
 import type { Counters } from '../../src/status/counters.js';
-import { round, type BenchResult } from '../report/schema.js';
+import { round, type BenchResult } from '../../src/benchmark/schema.js';
 import { searchSustainedRate } from './search.js';
 
 /** A benchmark key, not a secret (the captures' PSK). */

@@ -6,7 +6,7 @@
  */
 import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
-import { emptyResult, round, type BenchResult } from '../report/schema.js';
+import { emptyResult, round, type BenchResult } from '../../src/benchmark/schema.js';
 import {
   BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, kilo, lossOf, measureThroughput, offerAndSettle, randomPort, settle, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig, type SinkReply,

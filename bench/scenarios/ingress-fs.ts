@@ -16,7 +16,7 @@
  */
 import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
-import { emptyResult, round, type BenchResult } from '../report/schema.js';
+import { emptyResult, round, type BenchResult } from '../../src/benchmark/schema.js';
 import { BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, kilo, lossOf, randomPort, settle, startBridge, type BridgeUsage, type Plan, type SinkReply } from './common.js';
 
 export interface IngressFsConfig {

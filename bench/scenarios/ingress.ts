@@ -5,7 +5,7 @@
  */
 import { eventShapes } from '../event-shapes.js';
 import { LoadProcess } from '../load/control.js';
-import { emptyResult, type BenchResult } from '../report/schema.js';
+import { emptyResult, type BenchResult } from '../../src/benchmark/schema.js';
 import {
   BENCH_PSK, BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodecReport } from '../codec.js';
 import { LoadProcess } from '../load/control.js';
-import { emptyResult, round, type BenchResult } from '../report/schema.js';
+import { emptyResult, round, type BenchResult } from '../../src/benchmark/schema.js';
 import { PEER_ADDRESS, closeAll, kilo, lossOf, randomPort, settle, type Plan } from './common.js';
 
 const RAW_UDP_BURSTS = 3;

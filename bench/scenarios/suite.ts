@@ -4,8 +4,8 @@
  */
 import { BRIDGE_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { eventShapes } from '../event-shapes.js';
-import { machineInfo } from '../lib/machine.js';
-import { addRatios, SCHEMA_VERSION, type BenchReport, type BenchResult, type ScenarioName } from '../report/schema.js';
+import { machineInfo } from '../../src/benchmark/machine.js';
+import { addRatios, SCHEMA_VERSION, type BenchReport, type BenchResult, type ScenarioName } from '../../src/benchmark/schema.js';
 import { Progress, type BridgeConfig, type Plan } from './common.js';
 import { runE2e } from './e2e.js';
 import { runEgress } from './egress.js';

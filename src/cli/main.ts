@@ -39,9 +39,13 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   bench: { run: benchEntry, usage: 'usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%]' },
 };
 
-/** Loaded on use: the benchmark code lives in dist/bench, beside the bridge's own code. */
+/** Loaded on use: only this subcommand needs it. */
 async function benchEntry(argv: string[]): Promise<number> {
-  const { benchCommand, defaultCompareIo } = await import('../../bench/compare.js');
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    io.stdout(COMMANDS.bench!.usage + '\n');
+    return 0;
+  }
+  const { benchCommand, defaultCompareIo } = await import('../benchmark/compare.js');
   return benchCommand(argv, defaultCompareIo);
 }
 

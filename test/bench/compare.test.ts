@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareCommand, compareRuns, parsePercent, type CompareIo } from '../../bench/compare.js';
-import { SCHEMA_VERSION } from '../../bench/report/schema.js';
+import { compareCommand, compareRuns, parsePercent, type CompareIo } from '../../src/benchmark/compare.js';
+import { SCHEMA_VERSION } from '../../src/benchmark/schema.js';
 import { NORMAL, report, scaled } from './fixtures.js';
 
 const OPTS = { maxRegression: 0.1, noiseFloor: 0.03 };

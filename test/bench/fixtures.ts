@@ -1,5 +1,5 @@
 /** Synthetic benchmark reports for the compare/report tests: figures chosen, not measured. */
-import { addRatios, emptyResult, SCHEMA_VERSION, type BenchReport, type BenchResult } from '../../bench/report/schema.js';
+import { addRatios, emptyResult, SCHEMA_VERSION, type BenchReport, type BenchResult } from '../../src/benchmark/schema.js';
 
 export interface Figures {
   rawUdp: number;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { markdownReport } from '../../bench/report/markdown.js';
-import { readRuns, resultKey, SCHEMA_VERSION } from '../../bench/report/schema.js';
+import { readRuns, resultKey, SCHEMA_VERSION } from '../../src/benchmark/schema.js';
 import { escapeXml, niceMax, reportPanels, svgReport } from '../../bench/report/svg.js';
 import { NORMAL, report } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 /** Benchmark statistics and the search for the highest rate that loses nothing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, percentile, relativeHalfRange, relativeMad } from '../../bench/report/stats.js';
+import { median, percentile, relativeHalfRange, relativeMad } from '../../src/benchmark/stats.js';
 import { searchSustainedRate } from '../../bench/scenarios/search.js';
 
 test('median of odd and even counts, unsorted input left untouched', () => {

@@ -14,8 +14,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readRuns, resultKey, type BenchReport, type BenchResult } from './report/schema.js';
-import { median, relativeMad } from './report/stats.js';
+import { readRuns, resultKey, type BenchReport, type BenchResult } from './schema.js';
+import { median, relativeMad } from './stats.js';
 
 export const COMPARE_USAGE = `usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%] [--noise-floor 3%] [--json]
   BASE/NEW: results of npm run bench (--json FILE), or run sets {"schema_version":1,"kind":"run-set","runs":[...]}

@@ -3,7 +3,7 @@
  * planning) read these names: add fields freely, but rename or change meaning only with a new
  * schema_version.
  */
-import type { MachineInfo } from '../lib/machine.js';
+import type { MachineInfo } from './machine.js';
 
 export const SCHEMA_VERSION = 1;
 

@@ -1,0 +1,48 @@
+// The programs the test suite runs besides Node: nats-server (the NATS transport's tests run a
+// real server and a 3-node cluster on loopback) and ip from iproute2 (network-namespace hosts for
+// the multicast tests). Missing ones are installed from Debian's packages when this runs as root
+// with apt-get; otherwise it stops here with one line saying what to install, before any test runs.
+// FSEM_ALLOW_SKIP_NATS=1 lets the suite run without nats-server (its tests then skip, saying so).
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const NEEDS = [
+  { program: 'nats-server', pkg: 'nats-server', skipEnv: 'FSEM_ALLOW_SKIP_NATS' },
+  { program: 'ip', pkg: 'iproute2', skipEnv: null },
+];
+
+function find(program) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/usr/local/bin', '/sbin'];
+  for (const d of dirs) {
+    if (d === '') continue;
+    try {
+      accessSync(join(d, program), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+const missing = NEEDS.filter((n) => !find(n.program) && !(n.skipEnv !== null && process.env[n.skipEnv] === '1'));
+if (missing.length > 0) {
+  const pkgs = missing.map((n) => n.pkg);
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const apt = find('apt-get');
+  if (asRoot && apt) {
+    console.error(`installing ${pkgs.join(', ')} for the tests (apt-get)...`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const run = (args) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 600_000 }).status === 0;
+    // A stale package list is the usual reason an install fails: refresh it once and retry.
+    const ok = run(['install', '-y', '-qq', ...pkgs]) || (run(['update', '-qq']) && run(['install', '-y', '-qq', ...pkgs]));
+    if (ok && missing.every((n) => find(n.program))) process.exit(0);
+  }
+  const skips = missing.filter((n) => n.skipEnv !== null).map((n) => ` (or set ${n.skipEnv}=1 to skip its tests)`).join('');
+  console.error(
+    `npm test needs ${missing.map((n) => n.program).join(' and ')}: install the Debian package${pkgs.length > 1 ? 's' : ''} ` +
+      `${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})${skips}${asRoot && apt ? '; the automatic install failed' : ''}.`,
+  );
+  process.exit(1);
+}
