@@ -48,23 +48,15 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
   let fatal: Error | null = null;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  let bridge: Bridge;
-  try {
-    bridge = await Bridge.start({
-      config,
-      logger,
-      ...(reloadConfig !== undefined ? { reloadConfig } : {}),
-      onFatal: (e) => {
-        fatal = e;
-        void shutdown('fatal');
-      },
-    });
-  } catch (e) {
-    logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
-    return 1;
-  }
+  let bridge: Bridge | null = null;
+  /** A signal that came while the bridge was starting: acted on once it has started. */
+  let pending: 'SIGTERM' | 'SIGINT' | null = null;
   let stopping = false;
   async function shutdown(why: string): Promise<void> {
+    if (bridge === null) {
+      if (why !== 'fatal') pending = why === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+      return;
+    }
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping: draining what is in flight');
@@ -77,15 +69,34 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
     clearTimeout(hardStop);
     finish(fatal === null ? 0 : 1);
   }
+  // Installed before the start, so that a signal during it is not the default (kill at once).
   const onTerm = () => void shutdown('SIGTERM');
   const onInt = () => void shutdown('SIGINT');
-  const onHup = () => void bridge.reload('SIGHUP');
+  const onHup = () => void bridge?.reload('SIGHUP');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
-  const code = await finished;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
-  process.off('SIGHUP', onHup);
-  return code;
+  try {
+    try {
+      bridge = await Bridge.start({
+        config,
+        logger,
+        ...(reloadConfig !== undefined ? { reloadConfig } : {}),
+        onFatal: (e) => {
+          fatal = e;
+          void shutdown('fatal');
+        },
+      });
+    } catch (e) {
+      logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
+      return 1;
+    }
+    if (pending !== null) void shutdown(pending);
+    else if (fatal !== null) void shutdown('fatal');
+    return await finished;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
+  }
 }

@@ -111,12 +111,25 @@ export class CpuLane<T> {
   }
 }
 
-const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+/** Where the scheduler reads the time and sets its timer: the real clock, or a test's virtual one. */
+export interface SchedulerClock {
+  nowUs(): number;
+  setTimer(fn: () => void, ms: number): { cancel(): void };
+}
+
+export const REAL_CLOCK: SchedulerClock = {
+  nowUs: () => Number(process.hrtime.bigint() / 1000n),
+  setTimer: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
 
 /** Processor sharing over the connection threads, in virtual time; `done` runs when a command's work is over. */
 export class CpuScheduler<T> {
   private readonly lanes = new Set<CpuLane<T>>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { cancel(): void } | null = null;
+  private ticking = false;
   private lastUs = 0;
   /** Total CPU µs of work completed (for stats). */
   busyUs = 0;
@@ -124,6 +137,7 @@ export class CpuScheduler<T> {
   constructor(
     readonly model: CostModel,
     private readonly done: (lane: CpuLane<T>, item: T) => void,
+    private readonly clock: SchedulerClock = REAL_CLOCK,
   ) {}
 
   lane(): CpuLane<T> {
@@ -141,28 +155,30 @@ export class CpuScheduler<T> {
 
   submit(lane: CpuLane<T>, item: T, costUs: number): void {
     if (lane.closed) return;
-    const now = nowUs();
+    const now = this.clock.nowUs();
     if (lane.waiting === 0) lane.activeSince = now;
     lane.jobs.push({ item, remainingUs: costUs });
-    if (this.timer === null) {
+    // Inside a tick the tick itself schedules the next one (and its start time must not move).
+    if (this.timer === null && !this.ticking) {
       this.lastUs = now;
       this.schedule(costUs);
     }
   }
 
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 
   private schedule(nextUs: number): void {
     const ms = Math.min(20, Math.max(1, Math.floor(nextUs / 1000)));
-    this.timer = setTimeout(this.tick, ms);
+    this.timer = this.clock.setTimer(this.tick, ms);
   }
 
   private readonly tick = (): void => {
     this.timer = null;
-    const now = nowUs();
+    this.ticking = true;
+    const now = this.clock.nowUs();
     const active = [...this.lanes].filter((l) => l.waiting > 0);
     const speed = active.length <= this.model.cores ? 1 : (this.model.cores / active.length) * this.model.oversubscribedEfficiency;
     let soonest = Number.POSITIVE_INFINITY;
@@ -190,6 +206,7 @@ export class CpuScheduler<T> {
       } else soonest = Math.min(soonest, lane.jobs[lane.head]!.remainingUs / speed);
     }
     this.lastUs = now;
+    this.ticking = false;
     if (soonest !== Number.POSITIVE_INFINITY) this.schedule(soonest);
     else if ([...this.lanes].some((l) => l.waiting > 0)) this.schedule(0); // work added by `done`
   };
