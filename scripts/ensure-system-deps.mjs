@@ -1,8 +1,10 @@
 // The programs the test suite runs besides Node: nats-server (the NATS transport's tests run a
-// real server and a 3-node cluster on loopback) and ip from iproute2 (network-namespace hosts for
-// the multicast tests). Missing ones are installed from Debian's packages when this runs as root
+// real server and a 3-node cluster on loopback), ip from iproute2 (network-namespace hosts for
+// the multicast tests), chromium (the status page is tested in a real headless browser) and
+// promtool from prometheus (it checks the /metrics exposition). Missing ones are installed from Debian's packages when this runs as root
 // with apt-get; otherwise it stops here with one line saying what to install, before any test runs.
-// FSEM_ALLOW_SKIP_NATS=1 lets the suite run without nats-server (its tests then skip, saying so).
+// FSEM_ALLOW_SKIP_NATS=1, FSEM_ALLOW_SKIP_BROWSER=1 and FSEM_ALLOW_SKIP_PROMTOOL=1 let the suite
+// run without nats-server, chromium or promtool (their tests then skip, saying so).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +12,8 @@ import { spawnSync } from 'node:child_process';
 const NEEDS = [
   { program: 'nats-server', pkg: 'nats-server', skipEnv: 'FSEM_ALLOW_SKIP_NATS' },
   { program: 'ip', pkg: 'iproute2', skipEnv: null },
+  { program: 'chromium', pkg: 'chromium', skipEnv: 'FSEM_ALLOW_SKIP_BROWSER' },
+  { program: 'promtool', pkg: 'prometheus', skipEnv: 'FSEM_ALLOW_SKIP_PROMTOOL' },
 ];
 
 function find(program) {
@@ -36,7 +40,7 @@ if (missing.length > 0) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const run = (args) => spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 600_000 }).status === 0;
     // A stale package list is the usual reason an install fails: refresh it once and retry.
-    const ok = run(['install', '-y', '-qq', ...pkgs]) || (run(['update', '-qq']) && run(['install', '-y', '-qq', ...pkgs]));
+    const ok = run(['install', '-y', '-qq', '--no-install-recommends', ...pkgs]) || (run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...pkgs]));
     if (ok && missing.every((n) => find(n.program))) process.exit(0);
   }
   const skips = missing.filter((n) => n.skipEnv !== null).map((n) => ` (or set ${n.skipEnv}=1 to skip its tests)`).join('');

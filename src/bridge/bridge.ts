@@ -44,6 +44,14 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
+import type { QueuedSamples } from '../pool/codec-pool.js';
+
+/** A pool's result with the latency samples of its batch. */
+interface PoolOutput {
+  result: EgressResult | IngressResult;
+  samples: QueuedSamples;
+}
 import type { Logger } from '../log.js';
 
 export interface BridgeOptions {
@@ -116,9 +124,10 @@ export class Bridge {
   private source!: EslEventSource;
   private handover: SourceHandover | null = null;
   /** The pools that may still deliver, so a reload's pool swap reorders nothing; its current one is `pool`. */
-  private pools!: PoolChain<CodecPool, EgressResult | IngressResult>;
+  private pools!: PoolChain<CodecPool, PoolOutput>;
   /** The bridge's own `api` commands, whose API events are never sent to peers. */
   private readonly ownApi = new OwnApiCommands();
+  private readonly metrics = new BridgeMetrics(() => this.metricsSnapshot());
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
   private peers: PeerTable;
@@ -262,8 +271,8 @@ export class Bridge {
   private createPool(c: Config): CodecPool {
     const workers = c.workers === 'auto' ? autoWorkers() : c.workers;
     const pool: CodecPool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
-      onEgress: (r) => this.pools.result(pool, r),
-      onIngress: (r) => this.pools.result(pool, r),
+      onEgress: (result, samples) => this.pools.result(pool, { result, samples }),
+      onIngress: (result, samples) => this.pools.result(pool, { result, samples }),
       onTaskError: (direction, error, items) => {
         this.counters[direction].lost += items;
         this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
@@ -474,14 +483,18 @@ export class Bridge {
   // ---------------------------------------------------------------------------------------------
   // Results from the pool, in order.
 
-  private deliver(r: EgressResult | IngressResult): void {
-    if (r.kind === 'egress') this.onEgress(r);
-    else this.onIngress(r);
+  private deliver({ result, samples }: PoolOutput): void {
+    const now = performance.now();
+    this.metrics.batchSize.observe({ direction: result.kind }, result.ends.length);
+    if (result.kind === 'egress') {
+      this.onEgress(result);
+      if (samples !== null) for (let i = 1; i < samples.length; i += 2) this.metrics.egressLatency.observe((now - samples[i]!) / 1000);
+    } else this.onIngress(result);
   }
 
-  private createPools(c: Config): PoolChain<CodecPool, EgressResult | IngressResult> {
-    const count = (r: EgressResult | IngressResult) => (this.counters[r.kind].lost += r.ends.length);
-    return new PoolChain<CodecPool, EgressResult | IngressResult>(
+  private createPools(c: Config): PoolChain<CodecPool, PoolOutput> {
+    const count = ({ result: r }: PoolOutput) => (this.counters[r.kind].lost += r.ends.length);
+    return new PoolChain<CodecPool, PoolOutput>(
       this.createPool(c),
       {
         deliver: (r) => this.deliver(r),
@@ -634,7 +647,32 @@ export class Bridge {
     peersJson: () => this.peersJson(),
     status: () => this.statusJson(),
     healthy: () => this.source.connected,
+    metrics: () => this.metrics.exposition(),
   };
+
+  private metricsSnapshot(): MetricsSnapshot {
+    const pool = this.pool.stats();
+    const inj = this.injector.stats();
+    const events = this.source.stats();
+    const peers = this.peers.list();
+    const nats = this.nats?.stats() ?? null;
+    return {
+      counters: this.counters,
+      pool: { egressQueued: pool.egress.queued, ingressQueued: pool.ingress.queued },
+      injector: {
+        queued: inj.queued,
+        inFlight: inj.inFlight,
+        connections: inj.perConnection.length,
+        connected: inj.perConnection.filter((c) => c.connected).length,
+        repliesOk: inj.repliesOk,
+        repliesErr: inj.repliesErr,
+        reconnects: inj.reconnects,
+      },
+      events: { connected: events.connected, reconnects: events.reconnects },
+      peers: { up: peers.filter((p) => p.up).length, known: peers.length },
+      nats: nats === null ? null : { connected: nats.transport.phase === 'connected', reconnects: nats.transport.reconnects },
+    };
+  }
 
   /** Reload: the status endpoint moves; on failure the old one is kept and the error thrown. */
   private async moveStatus(from: StatusListen, to: StatusListen): Promise<void> {

@@ -60,6 +60,14 @@ export interface LaneStats {
 
 type Runner<T, R> = (task: T) => Promise<R> | R;
 
+/**
+ * Sampled items of a delivered batch, for latency histograms: flat pairs of the item's offset in
+ * the batch and when it was queued (performance.now() ms). One item in SAMPLE_EVERY is sampled,
+ * so the per-item cost is one increment and a mask.
+ */
+export type QueuedSamples = readonly number[] | null;
+const SAMPLE_MASK = 63;
+
 /** One direction: a queue, a batcher, an ordered completion stage. */
 class Lane<Task extends { kind: string }, Result> {
   private readonly queue: Uint8Array[] = [];
@@ -69,14 +77,19 @@ class Lane<Task extends { kind: string }, Result> {
   private inFlight = 0;
   private nextSeq = 0;
   private deliverSeq = 0;
-  private readonly done = new Map<number, { result: Result | null; error: unknown }>();
+  private readonly done = new Map<number, { result: Result | null; error: unknown; first: number; count: number }>();
+  /** Items ever pushed, and the push index of queue[head] (both count dropped items too). */
+  private pushed = 0;
+  private headIndex = 0;
+  /** Sampled items still queued or in flight: flat pairs [push index, queued at ms], oldest first. */
+  private samples: number[] = [];
   private idleWaiters: (() => void)[] = [];
   readonly stats: LaneStats = { queued: 0, inFlight: 0, batches: 0, inlineBatches: 0, items: 0, droppedQueueFull: 0, taskErrors: 0 };
 
   constructor(
     private readonly makeTask: (items: Uint8Array[]) => { task: Task; transfer: ArrayBuffer[] },
     private readonly run: (task: Task, transfer: ArrayBuffer[]) => Promise<Result> | Result,
-    private readonly deliver: (result: Result) => void,
+    private readonly deliver: (result: Result, samples: QueuedSamples) => void,
     private readonly onError: (error: unknown, items: number) => void,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
@@ -90,8 +103,11 @@ class Lane<Task extends { kind: string }, Result> {
   push(item: Uint8Array): void {
     if (this.queue.length - this.head >= this.maxQueued) {
       this.head++; // drop the oldest: fresh events matter more than stale ones
+      this.headIndex++;
       this.stats.droppedQueueFull++;
+      if (this.samples.length > 0 && this.samples[0]! < this.headIndex) this.samples.splice(0, 2);
     }
+    if ((this.pushed++ & SAMPLE_MASK) === 0) this.samples.push(this.pushed - 1, performance.now());
     this.queue.push(item);
     if (this.timer !== null && this.queue.length - this.head >= this.maxBatch) {
       // The batch filled while waiting: no reason to wait longer.
@@ -118,12 +134,14 @@ class Lane<Task extends { kind: string }, Result> {
     while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
       const end = Math.min(this.queue.length, this.head + this.maxBatch);
       const items = this.queue.slice(this.head, end);
+      const first = this.headIndex;
+      this.headIndex += end - this.head;
       this.head = end;
       if (this.head > 4096 && this.head * 2 > this.queue.length) {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      this.dispatch(items);
+      this.dispatch(items, first);
     }
     if (this.head === this.queue.length && this.head > 0) {
       this.queue.length = 0;
@@ -134,7 +152,7 @@ class Lane<Task extends { kind: string }, Result> {
     this.checkIdle();
   }
 
-  private dispatch(items: Uint8Array[]): void {
+  private dispatch(items: Uint8Array[], first: number): void {
     // Nothing in flight and a tiny batch: cheaper here than a round trip to a worker; order is
     // kept since every earlier batch has completed.
     const here = this.runHere !== null && this.inFlight === 0 && items.length <= this.inlineMaxBatch;
@@ -148,20 +166,20 @@ class Lane<Task extends { kind: string }, Result> {
     try {
       pending = here ? this.runHere!(task) : this.run(task, transfer);
     } catch (e) {
-      this.complete(seq, null, e, items.length);
+      this.complete(seq, null, e, first, items.length);
       return;
     }
     if (pending instanceof Promise) {
       pending.then(
-        (r) => this.complete(seq, r, null, items.length),
-        (e: unknown) => this.complete(seq, null, e, items.length),
+        (r) => this.complete(seq, r, null, first, items.length),
+        (e: unknown) => this.complete(seq, null, e, first, items.length),
       );
-    } else this.complete(seq, pending, null, items.length);
+    } else this.complete(seq, pending, null, first, items.length);
   }
 
-  private complete(seq: number, result: Result | null, error: unknown, count: number): void {
+  private complete(seq: number, result: Result | null, error: unknown, first: number, count: number): void {
     this.inFlight--;
-    this.done.set(seq, { result, error: error === null ? null : { error, count } });
+    this.done.set(seq, { result, error: error === null ? null : { error, count }, first, count });
     while (this.done.has(this.deliverSeq)) {
       const d = this.done.get(this.deliverSeq)!;
       this.done.delete(this.deliverSeq);
@@ -170,9 +188,24 @@ class Lane<Task extends { kind: string }, Result> {
         this.stats.taskErrors++;
         const e = d.error as { error: unknown; count: number };
         this.onError(e.error, e.count);
-      } else this.deliver(d.result!);
+        this.takeSamples(d.first, d.count);
+      } else this.deliver(d.result!, this.takeSamples(d.first, d.count));
     }
     this.schedule();
+  }
+
+  /** The samples of the batch [first, first + count); older ones (dropped items) are discarded. */
+  private takeSamples(first: number, count: number): QueuedSamples {
+    const s = this.samples;
+    if (s.length === 0 || s[0]! >= first + count) return null;
+    let out: number[] | null = null;
+    let k = 0;
+    while (k < s.length && s[k]! < first + count) {
+      if (s[k]! >= first) (out ??= []).push(s[k]! - first, s[k + 1]!);
+      k += 2;
+    }
+    this.samples = s.slice(k);
+    return out;
   }
 
   private checkIdle(): void {
@@ -191,6 +224,7 @@ class Lane<Task extends { kind: string }, Result> {
   /** Drops every queued item (not the ones in flight); returns how many. */
   discardQueued(): number {
     const n = this.queue.length - this.head;
+    this.headIndex += n;
     this.queue.length = 0;
     this.head = 0;
     return n;
@@ -204,8 +238,9 @@ class Lane<Task extends { kind: string }, Result> {
 }
 
 export interface CodecPoolHandlers {
-  onEgress: (result: EgressResult) => void;
-  onIngress: (result: IngressResult) => void;
+  /** `samples`: some of the batch's items and when they were queued (for latency). */
+  onEgress: (result: EgressResult, samples: QueuedSamples) => void;
+  onIngress: (result: IngressResult, samples: QueuedSamples) => void;
   /** A batch failed in a worker (it was counted as lost). */
   onTaskError: (direction: 'egress' | 'ingress', error: unknown, items: number) => void;
   /** A worker failed outside any task; Piscina replaces it. */

@@ -1,17 +1,21 @@
 /**
- * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /peers` answers the C
+ * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /` is a status page for a
+ * browser (status-page.ts); `GET /peers` answers the C
  * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
  * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected (503 otherwise).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { StatusListen } from '../config/config.js';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
 
 export interface StatusSource {
   peersText(): string;
   peersJson(): unknown;
   status(): unknown;
   healthy(): boolean;
+  /** Prometheus exposition text (metrics.ts). */
+  metrics(): Promise<{ contentType: string; text: string }>;
 }
 
 export class StatusServer {
@@ -25,17 +29,25 @@ export class StatusServer {
     if (listen.kind === 'off') return null;
     const server = createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
-      const send = (code: number, type: string, body: string) => {
-        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      const send = (code: number, type: string, body: string, extra: Record<string, string> = {}) => {
+        res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
         res.end(body);
       };
       if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
       try {
+        if (url === '/' || url === '/index.html') return send(200, 'text/html; charset=utf-8', STATUS_PAGE_HTML, { 'content-security-policy': STATUS_PAGE_CSP });
         if (url === '/peers') return send(200, 'text/plain; charset=utf-8', source.peersText());
         if (url === '/peers.json') return send(200, 'application/json', JSON.stringify(source.peersJson()) + '\n');
-        if (url === '/status' || url === '/metrics') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
+        if (url === '/status') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
+        if (url === '/metrics') {
+          source.metrics().then(
+            (m) => send(200, m.contentType, m.text),
+            (e: unknown) => send(500, 'text/plain', `metrics error: ${(e as Error).message}\n`),
+          );
+          return;
+        }
         if (url === '/healthz') return send(source.healthy() ? 200 : 503, 'text/plain', source.healthy() ? 'ok\n' : 'FreeSWITCH not connected\n');
-        return send(404, 'text/plain', 'not found: try /peers, /peers.json, /status, /healthz\n');
+        return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /status, /metrics, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);
       }

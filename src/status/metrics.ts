@@ -1,0 +1,148 @@
+/**
+ * Prometheus exposition (text format 0.0.4) on `/metrics`, with prom-client. Counters and gauges
+ * are read from the bridge's own numbers at scrape time (nothing is counted twice, nothing is
+ * added to the per-event path); only the latency and batch-size histograms are fed as work
+ * happens, once per batch or per sampled event (see the callers).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counters } from './counters.js';
+
+/** What a scrape reads: the bridge's counters and its current queue depths and connections. */
+export interface MetricsSnapshot {
+  counters: Counters;
+  pool: { egressQueued: number; ingressQueued: number };
+  injector: { queued: number; inFlight: number; connections: number; connected: number; repliesOk: number; repliesErr: number; reconnects: number };
+  events: { connected: boolean; reconnects: number };
+  peers: { up: number; known: number };
+  nats: { connected: boolean; reconnects: number } | null;
+}
+
+/** Latency buckets (seconds): 100 µs to 10 s, for both directions. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+export class BridgeMetrics {
+  readonly registry = new Registry();
+  /** Datagram received → FreeSWITCH's reply to its sendevent (sampled events). */
+  readonly ingressLatency: Histogram<never>;
+  /** Event read from the event socket → its datagram sent (one per batch: its oldest event). */
+  readonly egressLatency: Histogram<never>;
+  readonly batchSize: Histogram<'direction'>;
+
+  constructor(snapshot: () => MetricsSnapshot) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    // Gauges named like counters: Prometheus' own linter (promtool check metrics) rejects them.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) r.removeSingleMetric(name);
+    // One snapshot per scrape, shared by every collect() of that scrape.
+    let cached: { at: number; s: MetricsSnapshot } | null = null;
+    const read = (): MetricsSnapshot => {
+      const now = Date.now();
+      if (cached === null || now - cached.at > 50) cached = { at: now, s: snapshot() };
+      return cached.s;
+    };
+    /** A counter whose value is a running total the bridge keeps. */
+    const total = <L extends string>(name: string, help: string, labelNames: readonly L[], values: (s: MetricsSnapshot) => [Partial<Record<L, string>>, number][]) =>
+      new Counter<L>({
+        name,
+        help,
+        labelNames,
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [labels, v] of values(read())) this.inc(labels, v);
+        },
+      });
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], values: (s: MetricsSnapshot) => [Partial<Record<L, string>>, number][]) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [labels, v] of values(read())) this.set(labels, v);
+        },
+      });
+
+    total('fsem_egress_events_total', 'Events read from the FreeSWITCH event socket.', [], (s) => [[{}, s.counters.egress.events]]);
+    total('fsem_egress_datagrams_total', 'Datagrams built from events (each goes to every destination).', [], (s) => [[{}, s.counters.egress.datagrams]]);
+    total('fsem_egress_not_sent_total', 'Events read but not sent, by reason.', ['reason'], (s) => {
+      const e = s.counters.egress;
+      return [
+        [{ reason: 'not-bound' }, e.notBound],
+        [{ reason: 'own-command' }, e.ownCommand],
+        [{ reason: 'too-large' }, e.tooLarge],
+        [{ reason: 'unreadable' }, e.unreadable],
+        [{ reason: 'lost' }, e.lost],
+      ];
+    });
+    total('fsem_ingress_datagrams_total', 'Datagrams received from peers (UDP and NATS).', [], (s) => [[{}, s.counters.ingress.datagrams]]);
+    total('fsem_ingress_fired_total', 'Events handed to FreeSWITCH with sendevent.', [], (s) => [[{}, s.counters.ingress.fired]]);
+    total('fsem_ingress_dropped_total', 'Received datagrams dropped, by reason.', ['reason'], (s) => [
+      ...Object.entries(s.counters.ingress.dropped).map(([reason, n]): [{ reason: string }, number] => [{ reason }, n]),
+      [{ reason: 'lost' }, s.counters.ingress.lost],
+    ]);
+    total('fsem_sendevent_replies_total', "FreeSWITCH's replies to the bridge's sendevent commands.", ['result'], (s) => [
+      [{ result: 'ok' }, s.injector.repliesOk],
+      [{ result: 'err' }, s.injector.repliesErr],
+    ]);
+    total('fsem_esl_reconnects_total', 'Event-socket reconnects, by connection.', ['connection'], (s) => [
+      [{ connection: 'events' }, s.events.reconnects],
+      [{ connection: 'injector' }, s.injector.reconnects],
+    ]);
+    total('fsem_nats_reconnects_total', 'NATS reconnects.', [], (s) => (s.nats === null ? [] : [[{}, s.nats.reconnects]]));
+    total('fsem_reloads_total', 'Configuration reloads, by result.', ['result'], (s) => [
+      [{ result: 'applied' }, s.counters.reloads.applied],
+      [{ result: 'rejected' }, s.counters.reloads.rejected],
+      [{ result: 'unchanged' }, s.counters.reloads.unchanged],
+    ]);
+    total('fsem_peer_changes_total', 'Peers that went up or down.', ['change'], (s) => [
+      [{ change: 'up' }, s.counters.peers.up],
+      [{ change: 'down' }, s.counters.peers.down],
+    ]);
+    total('fsem_worker_errors_total', 'Worker threads that failed outside a task (replaced).', [], (s) => [[{}, s.counters.workerErrors]]);
+
+    gauge('fsem_queue_depth', 'Items waiting, by queue.', ['queue'], (s) => [
+      [{ queue: 'egress-pool' }, s.pool.egressQueued],
+      [{ queue: 'ingress-pool' }, s.pool.ingressQueued],
+      [{ queue: 'injector' }, s.injector.queued],
+      [{ queue: 'injector-in-flight' }, s.injector.inFlight],
+    ]);
+    gauge('fsem_peers', 'Peers known, by state.', ['state'], (s) => [
+      [{ state: 'up' }, s.peers.up],
+      [{ state: 'down' }, s.peers.known - s.peers.up],
+    ]);
+    gauge('fsem_injector_connections', 'sendevent connections, by state.', ['state'], (s) => [
+      [{ state: 'connected' }, s.injector.connected],
+      [{ state: 'configured' }, s.injector.connections],
+    ]);
+    gauge('fsem_esl_events_connected', '1 while the event subscription is connected.', [], (s) => [[{}, s.events.connected ? 1 : 0]]);
+    gauge('fsem_nats_connected', '1 while the NATS transport is connected.', [], (s) => (s.nats === null ? [] : [[{}, s.nats.connected ? 1 : 0]]));
+
+    this.ingressLatency = new Histogram({
+      name: 'fsem_ingress_latency_seconds',
+      help: "Datagram received to FreeSWITCH's reply to its sendevent (sampled events).",
+      buckets: LATENCY_BUCKETS,
+      registers: [r],
+    });
+    this.egressLatency = new Histogram({
+      name: 'fsem_egress_latency_seconds',
+      help: 'Event read from the event socket to its datagram sent (the oldest event of each batch).',
+      buckets: LATENCY_BUCKETS,
+      registers: [r],
+    });
+    this.batchSize = new Histogram({
+      name: 'fsem_batch_size',
+      help: 'Items per codec batch, by direction.',
+      labelNames: ['direction'],
+      buckets: BATCH_BUCKETS,
+      registers: [r],
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}
