@@ -1,17 +1,22 @@
 /**
  * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /peers` answers the C
  * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
- * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected (503 otherwise).
+ * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected and nothing is degraded
+ * (503 otherwise, with the reason). Peer names come from the network: no answer carries a
+ * control character raw (src/wire/printable.ts).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { StatusListen } from '../config/config.js';
+import { jsonPrintable, printableText } from '../wire/printable.js';
 
 export interface StatusSource {
   peersText(): string;
   peersJson(): unknown;
   status(): unknown;
   healthy(): boolean;
+  /** What is wrong while FreeSWITCH is connected (e.g. another socket on the UDP port); [] = nothing. */
+  healthProblems?(): string[];
 }
 
 export class StatusServer {
@@ -31,10 +36,14 @@ export class StatusServer {
       };
       if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
       try {
-        if (url === '/peers') return send(200, 'text/plain; charset=utf-8', source.peersText());
-        if (url === '/peers.json') return send(200, 'application/json', JSON.stringify(source.peersJson()) + '\n');
-        if (url === '/status' || url === '/metrics') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
-        if (url === '/healthz') return send(source.healthy() ? 200 : 503, 'text/plain', source.healthy() ? 'ok\n' : 'FreeSWITCH not connected\n');
+        if (url === '/peers') return send(200, 'text/plain; charset=utf-8', printableText(source.peersText()));
+        if (url === '/peers.json') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.peersJson())) + '\n');
+        if (url === '/status' || url === '/metrics') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.status())) + '\n');
+        if (url === '/healthz') {
+          if (!source.healthy()) return send(503, 'text/plain', 'FreeSWITCH not connected\n');
+          const problems = source.healthProblems?.() ?? [];
+          return problems.length === 0 ? send(200, 'text/plain', 'ok\n') : send(503, 'text/plain; charset=utf-8', printableText(problems.map((p) => `degraded: ${p}\n`).join('')));
+        }
         return send(404, 'text/plain', 'not found: try /peers, /peers.json, /status, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);
