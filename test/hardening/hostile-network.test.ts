@@ -117,6 +117,11 @@ test('invented peer names: the table stops at max-peers, peerup/peerdown into Fr
   assert.ok(countLogs(b, /peer table is full/) >= 1 && countLogs(b, /peer table is full/) <= 3, 'table-full warnings');
   assert.ok(countLogs(b, /too many peer up\/down changes/) >= 1 && countLogs(b, /too many peer up\/down changes/) <= 3);
   assert.equal(countLogs(b, /^peer up$/), 50);
+
+  // max-peers follows a reload; the peers seen are kept.
+  b.params = { ...b.params, 'max-peers': '10' };
+  await b.br.reload('test');
+  assert.deepEqual([tableOf(b).maxPeers, tableOf(b).size], [10, 50]);
 });
 
 test('a peer name with ESC, BEL, C1, bidi and a line break reaches neither the operator\'s terminal nor the log raw, and forges no line', { timeout: 30_000 }, async (t) => {
@@ -194,6 +199,7 @@ test('kernel receive-buffer drops: counted in /status (kernelRcvbufDrops), warne
   const warned = () => countLogs(b, /the kernel is dropping received datagrams/);
   b.br.checkSockets();
   assert.equal(b.counters.ingress.kernelRcvbufDrops, 0);
+  assert.equal((b.br.statusJson() as { udp: { sockets: { recvBuffer: { requested: number } }[] } }).udp.sockets[0]!.recvBuffer.requested, 4096, 'udp-rcvbuf reaches the socket');
 
   floodWhileBlocked(v.port, 300, 1000);
   b.br.checkSockets();
