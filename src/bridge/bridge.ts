@@ -16,10 +16,13 @@ import { EslEventSource } from '../esl/event-source.js';
 import { SendeventInjector } from '../esl/injector.js';
 import { apiCommandKey, OwnApiCommands } from '../esl/own-api-commands.js';
 import type { EslFatalError } from '../esl/connection.js';
-import { UdpTransport } from '../net/udp-transport.js';
+import { UdpTransport, UdpTransportError } from '../net/udp-transport.js';
 import { describeNats, natsConfigChanged } from '../net/nats-config.js';
 import { NatsLink } from '../net/nats-link.js';
 import { multicastPeersText, PeerTable, type PeerChange } from '../peers/peer-table.js';
+import { UdpSocketWatch, type UdpWatchResult } from '../net/udp-watch.js';
+import { TokenBucket } from '../hardening/token-bucket.js';
+import { printable } from '../wire/printable.js';
 import { batchItem } from '../pool/batch.js';
 import { CodecPool } from '../pool/codec-pool.js';
 import {
@@ -79,6 +82,11 @@ export function autoWorkers(cores = cpus().length): number {
 }
 
 const LOG_INTERVAL_MS = 10_000;
+/** peerup/peerdown fired into FreeSWITCH: one per peer at once (up to this many), then this rate. */
+const PEER_EVENT_BURST_MAX = 4096;
+const PEER_EVENT_RATE_PER_S = 20;
+/** How often the kernel's view of the UDP sockets is read (udp-watch.ts). */
+const SOCKET_CHECK_INTERVAL_MS = 10_000;
 /** Egress queue depths (events) at which the event socket is paused and resumed. */
 const EGRESS_PAUSE_AT = 8192;
 const EGRESS_RESUME_AT = 2048;
@@ -138,6 +146,13 @@ export class Bridge {
   /** Per transport: how many of its destinations (the first ones) take the legacy format. */
   private readonly legacyCount = new WeakMap<UdpTransport, number>();
   private peerTimer: NodeJS.Timeout | null = null;
+  /** Limits peerup/peerdown sendevents: a flood of invented names must not become a flood of commands. */
+  private peerEvents: TokenBucket;
+  /** Other listeners on the UDP port, kernel receive-buffer drops. */
+  private readonly udpWatch = new UdpSocketWatch();
+  /** Transports replaced by a reload that are not closed yet: still ours for the watch. */
+  private readonly retiring = new Set<UdpTransport>();
+  private socketTimer: NodeJS.Timeout | null = null;
   private learnedName: string | null = null;
   private accepting = false;
   private readPause: { source: EslEventSource; timer: NodeJS.Timeout } | null = null;
@@ -153,7 +168,8 @@ export class Bridge {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.poolDrainTimeoutMs = options.poolDrainTimeoutMs ?? POOL_DRAIN_TIMEOUT_MS;
-    this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000);
+    this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000, { maxPeers: this.config.maxPeers });
+    this.peerEvents = peerEventBucket(this.config, this.now());
     this.replay = replayGuardFor(this.config);
   }
 
@@ -173,6 +189,7 @@ export class Bridge {
     this.stopped = true;
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    if (this.socketTimer !== null) clearInterval(this.socketTimer);
     // Fields are unset when the step that makes them was not reached.
     await this.source?.close();
     await this.injector?.close(0);
@@ -234,6 +251,9 @@ export class Bridge {
     this.status = await StatusServer.start(c.statusListen, this.statusSource);
     this.peerTimer = setInterval(() => this.expirePeers(), Math.min(5000, Math.max(250, (c.peerTimeoutSeconds * 1000) / 4)));
     this.peerTimer.unref();
+    this.checkSockets();
+    this.socketTimer = setInterval(() => this.checkSockets(), SOCKET_CHECK_INTERVAL_MS);
+    this.socketTimer.unref();
     this.logger.info(
       {
         destinations: describeDestinations(c),
@@ -287,6 +307,42 @@ export class Bridge {
     return pool;
   }
 
+  /**
+   * Reload: new sockets for new destinations, port, addresses or buffer. Make before break where
+   * the kernel allows it (another port or address, or a multicast port shared with reuse). A port
+   * bound exclusively must be let go first: the old sockets close and the new ones bind at once
+   * (datagrams arriving in those few ms are lost). When the new sockets cannot bind, the running
+   * configuration's are bound again and the error reported.
+   */
+  private async replaceTransport(next: Config, running: Config): Promise<void> {
+    const oldT = this.transport;
+    let t = udpWanted(next) ? this.createTransport(next) : null;
+    try {
+      await t?.start();
+    } catch (e) {
+      if (!(e instanceof UdpTransportError && e.code === 'EADDRINUSE' && oldT !== null)) throw e;
+      await oldT.close();
+      t = this.createTransport(next);
+      try {
+        await t.start();
+      } catch (retry) {
+        const back = this.createTransport(running);
+        this.transport = null;
+        await back.start();
+        this.transport = back;
+        this.applyOwnAddresses();
+        throw retry;
+      }
+    }
+    this.transport = t;
+    this.applyOwnAddresses();
+    if (oldT !== null) {
+      this.retiring.add(oldT);
+      setTimeout(() => void oldT.close().then(() => this.retiring.delete(oldT)), 200).unref();
+    }
+    this.checkSockets();
+  }
+
   private createTransport(c: Config): UdpTransport {
     const t = new UdpTransport({
       // Legacy destinations first, then the compact ones (sendToRange relies on the order).
@@ -296,6 +352,7 @@ export class Bridge {
       sourceAddressV6: c.sourceAddressIpv6,
       ttl: c.ttl,
       loopback: c.loopback,
+      recvBufferBytes: c.udpRcvbufBytes,
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
     this.legacyCount.set(t, c.compactDestinations.length > 0 ? c.destinations.length : -1);
@@ -576,10 +633,14 @@ export class Bridge {
     this.counters.ingress.fired++;
   }
 
-  /** A HEARTBEAT from `sender`: it may bring the peer up. */
+  /** A HEARTBEAT from `sender`: it may bring the peer up, or be refused by the bounded table. */
   private sighted(sender: string, now: number): void {
     const change = this.peers.sighted(sender, now);
-    if (change !== null) this.firePeerChange(change);
+    if (change === null) return;
+    if (change.kind !== 'refused') return this.firePeerChange(change);
+    const t = this.peers.stats();
+    const why = change.reason === 'table-full' ? `the peer table is full (max-peers ${t.maxPeers}, every peer up): new peers refused` : 'peer names longer than 255 bytes refused';
+    this.warnRateLimited(`peer-${change.reason}`, { refusedTableFull: t.refusedTableFull, refusedNameTooLong: t.refusedNameTooLong, example: printable(sender.slice(0, 64)) }, why);
   }
 
   /**
@@ -618,18 +679,65 @@ export class Bridge {
   }
 
   private firePeerChange(change: PeerChange): void {
+    if (!this.peerEvents.take(this.now())) {
+      // The table still follows the peer; only FreeSWITCH (and the log) are spared the flood.
+      this.counters.peers.eventsRefused++;
+      this.warnRateLimited('peer-events', { eventsRefused: this.counters.peers.eventsRefused, limit: `${PEER_EVENT_RATE_PER_S}/s, burst ${this.peerEvents.burst}` }, 'too many peer up/down changes: not all are fired into FreeSWITCH or logged');
+      return;
+    }
     const subclass = change.kind === 'peerup' ? 'multicast::peerup' : 'multicast::peerdown';
     // The peer's own key: its connection, so a peerup never overtakes the HEARTBEAT that caused it.
     this.injector.send(change.peer, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]));
     if (change.kind === 'peerup') this.counters.peers.up++;
     else this.counters.peers.down++;
-    this.logger.info({ peer: change.peer, lastseen: change.lastseen }, change.kind === 'peerup' ? 'peer up' : 'peer down');
+    this.logger.info({ peer: printable(change.peer), lastseen: change.lastseen }, change.kind === 'peerup' ? 'peer up' : 'peer down');
   }
 
   /** Checks peer timeouts now (also run by a timer). */
   expirePeers(): void {
     this.compact.expire(this.now());
     for (const change of this.peers.expire(this.now())) this.firePeerChange(change);
+  }
+
+  /**
+   * Reads the kernel's view of the UDP sockets (also run by a timer): other listeners on the
+   * port are logged when they change, receive-buffer drops counted and logged once per episode.
+   */
+  checkSockets(): void {
+    const own = [this.transport, ...this.retiring].flatMap((t) => t?.boundAddresses() ?? []);
+    if (own.length === 0) return;
+    const r = this.udpWatch.check(own, this.now());
+    if (r !== null) this.reportSockets(r);
+  }
+
+  private reportSockets(r: UdpWatchResult): void {
+    this.counters.ingress.kernelRcvbufDrops += r.newDrops;
+    const port = this.config.port;
+    if (r.sharersChanged && r.sharers.length > 0) {
+      this.logger.warn(
+        { port, sharers: r.sharers, find: `ss -uanp 'sport = :${port}'` },
+        `another socket is bound to UDP port ${port} on this host and can take datagrams meant for the bridge: a loaded mod_event_multicast ('unload mod_event_multicast'), a second bridge, or another program`,
+      );
+    } else if (r.sharersChanged) this.logger.info({ port }, `no other socket shares UDP port ${port} any more`);
+    if (r.episodeStarted !== null) {
+      const rcvbuf = this.transport?.stats().sockets.map((s) => s.recvBuffer.effective) ?? [];
+      this.logger.warn(
+        { kernelRcvbufDrops: r.newDrops, receiveBufferBytes: rcvbuf, udpRcvbuf: this.config.udpRcvbufBytes },
+        'the kernel is dropping received datagrams: the receive buffer is full because the bridge does not read fast enough. Raise udp-rcvbuf and net.core.rmem_max (sysctl), and give the bridge real-time priority (see conf/fs-event-multicast.service)',
+      );
+    }
+    if (r.episodeEnded !== null) {
+      const e = r.episodeEnded;
+      this.logger.info({ drops: e.drops, seconds: Math.round((e.lastMs - e.sinceMs) / 1000) }, 'kernel receive-buffer drops have stopped');
+    }
+  }
+
+  /** Why /healthz is degraded while FreeSWITCH is connected. */
+  healthProblems(): string[] {
+    const sharers = this.udpWatch.stats().portSharers;
+    if (sharers.length === 0) return [];
+    const list = sharers.map((s) => `${s.local} (uid ${s.uid}, inode ${s.inode}, ${s.how})`).join(', ');
+    return [`other sockets on UDP port ${this.config.port} can take the bridge's datagrams: ${list}; find them with: ss -uanp 'sport = :${this.config.port}'`];
   }
 
   private warnRateLimited(key: string, fields: object, message: string): void {
@@ -647,6 +755,7 @@ export class Bridge {
     peersJson: () => this.peersJson(),
     status: () => this.statusJson(),
     healthy: () => this.source.connected,
+    healthProblems: () => this.healthProblems(),
     metrics: () => this.metrics.exposition(),
   };
 
@@ -761,6 +870,8 @@ export class Bridge {
       nats: this.nats?.stats() ?? null,
       compact: this.compact.stats(),
       replay: this.replay?.stats() ?? null,
+      peerTable: this.peers.stats(),
+      udpSockets: this.udpWatch.stats(),
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
@@ -798,15 +909,9 @@ export class Bridge {
       if (changed((c) => c.statusListen)) await this.moveStatus(old.statusListen, next.statusListen);
       if (changed((c) => c.logLevel)) this.logger.level = next.logLevel;
       if (
-        changed((c) => [c.destinations, c.compactDestinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface])
+        changed((c) => [c.destinations, c.compactDestinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface, c.udpRcvbufBytes])
       ) {
-        // SO_REUSEADDR lets the new sockets bind beside the old ones: nothing is missed in between.
-        const t = udpWanted(next) ? this.createTransport(next) : null;
-        await t?.start();
-        const oldT = this.transport;
-        this.transport = t;
-        this.applyOwnAddresses();
-        setTimeout(() => void oldT?.close(), 200).unref();
+        await this.replaceTransport(next, old);
       }
       if (natsConfigChanged(old.nats, next.nats)) {
         // Make before break: the new connection is up (or retrying) before the old one closes.
@@ -836,14 +941,10 @@ export class Bridge {
       if (otherFreeSwitch || changed((c) => eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION))) {
         this.replaceSource(this.createSource(next), !otherFreeSwitch);
       }
-      if (changed((c) => c.peerTimeoutSeconds)) {
-        // Keep who was seen; only the timeout changes.
-        const table = new PeerTable(next.peerTimeoutSeconds * 1000);
-        for (const p of this.peers.list()) {
-          table.sighted(p.name, p.lastSeenMs);
-          if (!p.up) table.expire(Number.MAX_SAFE_INTEGER);
-        }
-        this.peers = table;
+      if (changed((c) => [c.peerTimeoutSeconds, c.maxPeers])) {
+        // Keep who was seen; only the limits change.
+        this.peers.setLimits(next.peerTimeoutSeconds * 1000, next.maxPeers);
+        this.peerEvents = peerEventBucket(next, this.now());
       }
       // Keep what was seen unless the window changes or PSK mode is switched.
       if (changed((c) => [c.psk === null, c.replayWindowSeconds])) this.replay = replayGuardFor(next);
@@ -865,6 +966,7 @@ export class Bridge {
     this.stopped = true;
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    if (this.socketTimer !== null) clearInterval(this.socketTimer);
     if (this.readPause !== null) clearTimeout(this.readPause.timer);
     const h = this.handover;
     if (h !== null) {
@@ -886,6 +988,11 @@ export class Bridge {
     await this.status?.close();
     this.logger.info({ counters: this.counters }, 'bridge stopped');
   }
+}
+
+/** peerup/peerdown: a burst of one per possible peer, then PEER_EVENT_RATE_PER_S. */
+function peerEventBucket(c: Config, nowMs: number): TokenBucket {
+  return new TokenBucket(PEER_EVENT_RATE_PER_S, Math.min(c.maxPeers, PEER_EVENT_BURST_MAX), nowMs);
 }
 
 /** UDP runs when some destination (legacy or compact) is configured; without one the bridge is NATS only. */

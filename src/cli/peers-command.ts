@@ -1,6 +1,7 @@
 /** `fs-event-multicast peers`: the C module's `multicast_peers`, asked of a running bridge. */
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
+import { jsonPrintable, printableText } from '../wire/printable.js';
 import { UsageError, type Io } from './codec-commands.js';
 
 export const PEERS_USAGE = `usage: fs-event-multicast peers [--status HOST:PORT | --status /path/to.sock] [--json]
@@ -28,11 +29,12 @@ export async function peersCommand(argv: string[], io: Io): Promise<number> {
   const path = values.counters ? '/status' : values.json ? '/peers.json' : '/peers';
   try {
     const { code, body } = await httpGet(target, path);
+    // Whatever answers on that port, no control character reaches the terminal raw.
     if (code !== 200) {
-      io.stderr(`peers: the bridge at ${values.status} answered ${code}: ${body}`);
+      io.stderr(`peers: the bridge at ${values.status} answered ${code}: ${printableText(body)}`);
       return 1;
     }
-    io.stdout(body);
+    io.stdout(path === '/peers' ? printableText(body) : jsonPrintable(body));
     return 0;
   } catch (e) {
     io.stderr(`peers: cannot reach the bridge's status endpoint at ${values.status}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (is 'fs-event-multicast run' running, with this status-listen?)\n`);

@@ -86,6 +86,10 @@ export interface Config {
   readonly replayWindowSeconds: number;
   /** Received events older than this (Event-Date-Timestamp) are dropped as replay; 0 = off. */
   readonly maxEventAgeSeconds: number;
+  /** Most peers tracked (src/peers/peer-table.ts). */
+  readonly maxPeers: number;
+  /** UDP receive buffer wanted, bytes (the kernel caps it at net.core.rmem_max). */
+  readonly udpRcvbufBytes: number;
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
   /** The NATS transport (nats-servers set), or null: see src/net/nats-config.ts. */
@@ -123,6 +127,8 @@ const LIMITS = {
   'max-header-bytes': [16, 65507, 65507],
   'replay-window': [0, 86400, 300],
   'max-event-age': [0, 86400, 0],
+  'max-peers': [1, 1_000_000, 1024],
+  'udp-rcvbuf': [4096, 2 ** 31 - 1, 4 * 1024 * 1024],
 } as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;
@@ -257,6 +263,8 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const maxHeaderBytes = v.integer('max-header-bytes', raw('max-header-bytes'));
   const replayWindowSeconds = v.integer('replay-window', raw('replay-window'));
   const maxEventAgeSeconds = v.integer('max-event-age', raw('max-event-age'));
+  const maxPeers = v.integer('max-peers', raw('max-peers'));
+  const udpRcvbufBytes = v.integer('udp-rcvbuf', raw('udp-rcvbuf'));
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
     warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
   }
@@ -300,6 +308,8 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     maxHeaderBytes,
     replayWindowSeconds,
     maxEventAgeSeconds,
+    maxPeers,
+    udpRcvbufBytes,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };

@@ -57,6 +57,8 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-headers', display: 'max-headers', defaultText: '10000', help: 'most header lines accepted in a received event (1..100000); more: dropped as too-many-headers' }),
   spec({ key: 'max-header-bytes', display: 'max-header-bytes', defaultText: '65507', help: 'longest header line accepted in a received event, bytes (16..65507); longer: dropped as header-too-large' }),
   spec({ key: 'replay-window', display: 'replay-window', defaultText: '300', help: 'PSK mode: seconds a received packet is remembered to drop repeats as replay (0 = off, 1..86400)' }),
+  spec({ key: 'max-peers', display: 'max-peers', defaultText: '1024', help: 'most peers tracked (1..1000000); a new name takes the place of the peer down longest, or is refused (counted) when all are up' }),
+  spec({ key: 'udp-rcvbuf', display: 'udp-rcvbuf', defaultText: '4194304', help: 'UDP receive buffer wanted, bytes (4096..2147483647); Linux caps it at net.core.rmem_max' }),
   spec({ key: 'max-event-age', display: 'max-event-age', defaultText: '0', help: 'drop received events whose Event-Date-Timestamp is older than this many seconds, as replay (0 = off, 1..86400; needs synchronized clocks)' }),
   // Compact wire format between bridges (docs/compact-wire.md).
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),

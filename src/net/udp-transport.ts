@@ -1,7 +1,12 @@
 /**
  * The UDP side of the bridge (spec section 1): one IPv4 socket if any IPv4 destination, one
- * IPv6 socket if any IPv6 destination; SO_REUSEADDR, multicast TTL/hops and loopback set,
- * bound to the source address and the one `port`, every multicast destination joined.
+ * IPv6 socket if any IPv6 destination; multicast TTL/hops and loopback set, bound to the source
+ * address and the one `port`, every multicast destination joined.
+ *
+ * Address reuse: the C module sets SO_REUSEADDR always, so any local process that binds the
+ * same port with it takes the unicast datagrams meant for the module. Here a socket is bound
+ * exclusively unless its family has a multicast destination (sharing a group's port on one
+ * host needs reuse); a shared port is watched for other listeners instead (udp-watch.ts).
  *
  * Differences from the C module, on purpose:
  * - IPv6 multicast loop follows `loopback` (the C module leaves it off always; `loopback`
@@ -21,6 +26,8 @@
  */
 import dgram from 'node:dgram';
 import { SEND_QUEUE_FULL, sendQueueFull } from '../hardening/send-queue.js';
+import { describeBindError } from './bind-errors.js';
+import { ownUdpInodesAt, procReader } from './proc-net-udp.js';
 import {
   resolveUdpTransportOptions,
   type ResolvedUdpTransportOptions,
@@ -71,6 +78,10 @@ export interface SocketReport {
   family: 4 | 6;
   boundAddress: string;
   port: number;
+  /** Bound without address reuse: no other socket can take this address and port. */
+  exclusive: boolean;
+  /** The socket's inode in /proc/net/udp{,6} (Linux), or null when it could not be told. */
+  inode: number | null;
   recvBuffer: BufferSizeReport;
   sendBuffer: BufferSizeReport;
 }
@@ -262,10 +273,10 @@ export class UdpTransport {
     };
   }
 
-  /** What the sockets are bound to (after start), e.g. to recognise our own datagrams. */
-  boundAddresses(): { family: 4 | 6; address: string; port: number }[] {
+  /** What the sockets are bound to (after start) and their inodes, e.g. to find them in /proc/net/udp. */
+  boundAddresses(): { family: 4 | 6; address: string; port: number; inode: number | null }[] {
     return this.sockets.flatMap(({ report }) =>
-      report === null ? [] : [{ family: report.family, address: report.boundAddress, port: report.port }],
+      report === null ? [] : [{ family: report.family, address: report.boundAddress, port: report.port, inode: report.inode }],
     );
   }
 
@@ -351,23 +362,23 @@ export class UdpTransport {
   private async openSocket(family: 4 | 6): Promise<FamilySocket> {
     const o = this.options;
     const address = family === 4 ? o.sourceAddress : o.sourceAddressV6;
-    // ipv6Only keeps IPv4 traffic off the IPv6 socket (libuv rejects the flag on udp4).
+    // Reuse only where a multicast group's port may be shared; ipv6Only keeps IPv4 traffic off
+    // the IPv6 socket (libuv rejects the flag on udp4).
+    const reuseAddr = this.destinations.some((d) => d.spec.family === family && d.spec.multicast);
     const socket =
       family === 4
-        ? dgram.createSocket({ type: 'udp4', reuseAddr: true })
-        : dgram.createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true });
+        ? dgram.createSocket({ type: 'udp4', reuseAddr })
+        : dgram.createSocket({ type: 'udp6', reuseAddr, ipv6Only: true });
     const fs: FamilySocket = { family, socket, report: null };
     this.sockets.push(fs);
     const printable = family === 4 ? `${address}:${o.port}` : `[${address}]:${o.port}`;
+    // This process's sockets on address:port before the bind: the one new after it is ours.
+    const before = ownUdpInodesAt(procReader, family, address, o.port);
 
     await new Promise<void>((resolve, reject) => {
       const onBindError = (error: Error): void => {
         const code = errorCode(error);
-        reject(
-          new UdpTransportError('bind', `cannot bind UDP IPv${family} socket to ${printable}: ${code} (${describe(error)})`, code, {
-            cause: error,
-          }),
-        );
+        reject(new UdpTransportError('bind', describeBindError({ family, address, port: o.port }, code), code, { cause: error }));
       };
       socket.once('error', onBindError);
       socket.bind({ port: o.port, address }, () => {
@@ -411,10 +422,15 @@ export class UdpTransport {
     }
 
     const bound = socket.address();
+    const after = ownUdpInodesAt(procReader, family, bound.address, bound.port);
+    const added = before === null || after === null ? [] : [...after].filter((i) => !before.has(i));
     fs.report = {
       family,
       boundAddress: bound.address,
       port: bound.port,
+      exclusive: !reuseAddr,
+      // Two new ones: another socket of this process bound the same address meanwhile; unknown.
+      inode: added.length === 1 ? added[0]! : null,
       recvBuffer: bufferReport(o.recvBufferBytes, socket.getRecvBufferSize()),
       sendBuffer: bufferReport(o.sendBufferBytes, socket.getSendBufferSize()),
     };

@@ -11,6 +11,7 @@ import { isStale, replayKeyOf } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
 import { orderKeyOf } from '../wire/order-key.js';
+import { MAX_SENDER_BYTES, senderTooLong } from '../wire/sender-name.js';
 import { isCompactDatagram } from '../wire/compact/format.js';
 import type { CompactSealer } from '../wire/compact/egress.js';
 import type { CompactOpener, CompactPacketInfo } from '../wire/compact/ingress.js';
@@ -331,8 +332,13 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       if (details.length < 4) details.push(`${r.reason}: ${r.detail}`);
     } else {
       const facts = packetFacts(r.value.scan);
-      senders[i] = facts.sender;
-      if (facts.sender !== null && facts.sender === task.ownName) reason = 'own-packet';
+      const tooLong = facts.sender !== null && senderTooLong(facts.sender);
+      // A name too long is not passed on as a sender either: it is what floods tables and logs.
+      if (!tooLong) senders[i] = facts.sender;
+      if (tooLong) {
+        reason = 'sender-too-long';
+        if (details.length < 4) details.push(`sender-too-long: Multicast-Sender of ${Buffer.byteLength(facts.sender!)} bytes, limit ${MAX_SENDER_BYTES}`);
+      } else if (facts.sender !== null && facts.sender === task.ownName) reason = 'own-packet';
       else if (isStale(facts.timestampUs, now, maxAgeMs)) {
         reason = 'replay';
         if (details.length < 4) details.push(`replay: Event-Date-Timestamp older than ${maxAgeMs / 1000} s`);

@@ -27,8 +27,11 @@ export interface Counters {
     dropped: Record<DropReason, number>;
     /** Datagrams lost to a failed worker batch or a full queue. */
     lost: number;
+    /** Datagrams the kernel dropped on the bridge's sockets, receive buffer full (Linux, /proc/net/udp). */
+    kernelRcvbufDrops: number;
   };
-  peers: { up: number; down: number };
+  /** peerup/peerdown fired into FreeSWITCH; eventsRefused: not fired, over the rate limit. */
+  peers: { up: number; down: number; eventsRefused: number };
   reloads: { applied: number; rejected: number; unchanged: number };
   /** Worker threads that failed outside a task (replaced by the pool). */
   workerErrors: number;
@@ -42,8 +45,9 @@ export function newCounters(): Counters {
       fired: 0,
       dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
       lost: 0,
+      kernelRcvbufDrops: 0,
     },
-    peers: { up: 0, down: 0 },
+    peers: { up: 0, down: 0, eventsRefused: 0 },
     reloads: { applied: 0, rejected: 0, unchanged: 0 },
     workerErrors: 0,
   };

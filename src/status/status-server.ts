@@ -2,12 +2,15 @@
  * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /` is a status page for a
  * browser (status-page.ts); `GET /peers` answers the C
  * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
- * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected (503 otherwise).
+ * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected and nothing is degraded
+ * (503 otherwise, with the reason). Peer names come from the network: no answer carries a
+ * control character raw (src/wire/printable.ts).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { StatusListen } from '../config/config.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js';
+import { jsonPrintable, printableText } from '../wire/printable.js';
 
 export interface StatusSource {
   peersText(): string;
@@ -16,6 +19,8 @@ export interface StatusSource {
   healthy(): boolean;
   /** Prometheus exposition text (metrics.ts). */
   metrics(): Promise<{ contentType: string; text: string }>;
+  /** What is wrong while FreeSWITCH is connected (e.g. another socket on the UDP port); [] = nothing. */
+  healthProblems?(): string[];
 }
 
 export class StatusServer {
@@ -36,9 +41,9 @@ export class StatusServer {
       if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
       try {
         if (url === '/' || url === '/index.html') return send(200, 'text/html; charset=utf-8', STATUS_PAGE_HTML, { 'content-security-policy': STATUS_PAGE_CSP });
-        if (url === '/peers') return send(200, 'text/plain; charset=utf-8', source.peersText());
-        if (url === '/peers.json') return send(200, 'application/json', JSON.stringify(source.peersJson()) + '\n');
-        if (url === '/status') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
+        if (url === '/peers') return send(200, 'text/plain; charset=utf-8', printableText(source.peersText()));
+        if (url === '/peers.json') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.peersJson())) + '\n');
+        if (url === '/status') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.status())) + '\n');
         if (url === '/metrics') {
           source.metrics().then(
             (m) => send(200, m.contentType, m.text),
@@ -46,7 +51,11 @@ export class StatusServer {
           );
           return;
         }
-        if (url === '/healthz') return send(source.healthy() ? 200 : 503, 'text/plain', source.healthy() ? 'ok\n' : 'FreeSWITCH not connected\n');
+        if (url === '/healthz') {
+          if (!source.healthy()) return send(503, 'text/plain', 'FreeSWITCH not connected\n');
+          const problems = source.healthProblems?.() ?? [];
+          return problems.length === 0 ? send(200, 'text/plain', 'ok\n') : send(503, 'text/plain; charset=utf-8', printableText(problems.map((p) => `degraded: ${p}\n`).join('')));
+        }
         return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /status, /metrics, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);

@@ -32,6 +32,7 @@ export const DROP_REASONS = [
   'own-packet', // our own datagram came back (multicast loopback, unicast echo)
   'filtered', // not in ingress-bindings
   'replay', // a PSK packet's UUID was seen before within the replay window
+  'sender-too-long', // a Multicast-Sender longer than MAX_PEER_NAME_BYTES (a name no FreeSWITCH has; floods the peer table)
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

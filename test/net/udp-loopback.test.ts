@@ -65,21 +65,19 @@ test('two transports on 127.0.0.1 and 127.0.0.2 share one port and exchange data
   assert.equal(b.transport.stats().receivedBytes, SIZES_V4.reduce((x, y) => x + y, 0));
 });
 
-test('IPv6 on ::1: a transport bound to :: sends to one bound to ::1 on the same port, up to 65527 bytes intact', { timeout: 15_000 }, async (t) => {
+test('IPv6 on ::1: a transport bound to :: sends to [::1] on its own port and gets every datagram, up to 65527 bytes intact', { timeout: 15_000 }, async (t) => {
   const port = await freeUdpPort('::1');
-  // The socket bound to ::1 is the more specific match, so it gets what is sent to [::1]:port.
-  const receiver = await started(t, { destinations: [unicast('::1')], port, sourceAddressV6: '::1', ttl: 1, loopback: false });
-  const sender = await started(t, { destinations: [unicast('::1')], port, sourceAddressV6: '::', ttl: 1, loopback: false });
+  // The port is bound exclusively, so one transport is both sender and receiver here.
+  const loop = await started(t, { destinations: [unicast('::1')], port, sourceAddressV6: '::', ttl: 1, loopback: false });
   const sizes = [1, 256, 1180, 1232, 9000, 65507, 65527];
   const sent = sizes.map((size, i) => patternDatagram('v6', i, size));
-  sender.transport.sendMany(sent);
-  await until(() => receiver.received.length === sent.length, 5_000, 'IPv6 datagrams');
-  receiver.received.forEach(({ data, from }, i) => {
+  loop.transport.sendMany(sent);
+  await until(() => loop.received.length === sent.length, 5_000, 'IPv6 datagrams');
+  loop.received.forEach(({ data, from }, i) => {
     assert.ok(data.equals(sent[i]!), `IPv6 datagram ${i} (${sizes[i]} bytes) intact`);
     assert.deepEqual(from, { address: '::1', port, family: 6 });
   });
-  assert.equal(sender.transport.stats().destinations[0]!.sent, sent.length);
-  assert.equal(sender.received.length, 0, 'the wildcard socket got none of them');
+  assert.equal(loop.transport.stats().destinations[0]!.sent, sent.length);
 });
 
 test('an oversize datagram is counted as failed (EMSGSIZE), not thrown, and later ones still go out', { timeout: 10_000 }, async (t) => {

@@ -54,3 +54,66 @@ test('a peer name holding CR/LF cannot inject a command', () => {
   assert.equal(readCommands(cmd).length, 1);
   assert.throws(() => buildCustomSendevent('multicast::peerup', [['Bad Name', 'x']]), /not a token/);
 });
+
+test('the table is bounded: past max-peers a new name is refused while every peer is up, and takes the place of the peer down longest', () => {
+  const t = new PeerTable(60_000, { maxPeers: 3 });
+  for (const n of ['p1', 'p2', 'p3']) assert.equal(t.sighted(n, 1_000)?.kind, 'peerup');
+  assert.deepEqual(t.sighted('p4', 2_000), { kind: 'refused', reason: 'table-full' });
+  assert.equal(t.sighted('p1', 30_000), null, 'a known peer is never refused');
+  // p2 and p3 go down (p1 was seen later); p2 went down first in table order.
+  assert.deepEqual(t.expire(61_001).map((c) => c.peer), ['p2', 'p3']);
+  assert.equal(t.sighted('p4', 61_002)?.kind, 'peerup', 'a down peer makes room');
+  assert.equal(t.sighted('p5', 61_003)?.kind, 'peerup');
+  assert.deepEqual(t.sighted('p6', 61_004), { kind: 'refused', reason: 'table-full' });
+  assert.deepEqual(t.list().map((p) => p.name).sort(), ['p1', 'p4', 'p5']);
+  assert.deepEqual(t.stats(), { size: 3, maxPeers: 3, refusedTableFull: 2, refusedNameTooLong: 0, evicted: 2, forgotten: 0 });
+  // An evicted peer that comes back is new again: Lastseen Never.
+  t.expire(200_000);
+  assert.deepEqual(t.sighted('p2', 200_001), { kind: 'peerup', peer: 'p2', lastseen: 'Never' });
+});
+
+test('names longer than 255 bytes (UTF-8) are refused; 255 bytes is accepted', () => {
+  const t = new PeerTable(60_000);
+  assert.equal(t.sighted('a'.repeat(255), 1)?.kind, 'peerup');
+  assert.deepEqual(t.sighted('a'.repeat(256), 1), { kind: 'refused', reason: 'name-too-long' });
+  assert.deepEqual(t.sighted('é'.repeat(128), 1), { kind: 'refused', reason: 'name-too-long' }, '128 × 2 bytes');
+  assert.deepEqual(t.sighted('x'.repeat(60_000), 1), { kind: 'refused', reason: 'name-too-long' });
+  assert.equal(t.stats().refusedNameTooLong, 3);
+  assert.equal(t.stats().size, 1);
+});
+
+test('a peer down for longer than the retention is forgotten and counted', () => {
+  const t = new PeerTable(1_000, { retentionMs: 10_000 });
+  t.sighted('gone', 0);
+  t.sighted('back', 0);
+  t.expire(1_001);
+  t.sighted('back', 5_000);
+  t.expire(11_000);
+  assert.equal(t.list().length, 2, 'down 10 s after its timeout: still listed');
+  t.expire(11_001);
+  assert.deepEqual(t.list().map((p) => p.name), ['back']);
+  assert.equal(t.stats().forgotten, 1);
+});
+
+test('setLimits keeps the peers and evicts down ones while over a smaller size', () => {
+  const t = new PeerTable(1_000, { maxPeers: 4 });
+  for (const n of ['a', 'b', 'c', 'd']) t.sighted(n, 0);
+  t.sighted('c', 5_000);
+  t.sighted('d', 5_000);
+  t.expire(5_000); // a and b down
+  t.setLimits(2_000, 3);
+  assert.deepEqual(t.list().map((p) => p.name), ['b', 'c', 'd']);
+  t.setLimits(2_000, 1);
+  assert.deepEqual(t.list().map((p) => p.name), ['c', 'd'], 'peers that are up are kept; newcomers are refused');
+  assert.deepEqual(t.sighted('e', 5_001), { kind: 'refused', reason: 'table-full' });
+  assert.equal(t.expire(7_001).length, 2, 'the new timeout applies');
+});
+
+test('multicast_peers text escapes control characters in names: no ESC/BEL reaches the terminal, no line is forged', () => {
+  const t = new PeerTable(60_000);
+  t.sighted('evil\x1b]0;owned\x07\nPeer trusted-hub-1 UP; last seen 0 seconds ago', 1_000);
+  const text = multicastPeersText(true, ['IPv4 unicast: 127.0.0.1'], t.list(), 1_000);
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(text), JSON.stringify(text));
+  const peerLines = text.split('\n').filter((l) => l.startsWith('Peer '));
+  assert.deepEqual(peerLines, ['Peer evil\\x1B]0;owned\\x07\\x0APeer trusted-hub-1 UP; last seen 0 seconds ago UP; last seen 0 seconds ago']);
+});

@@ -5,8 +5,9 @@
  *   {type:'ready', switchname} | {type:'start-error', message}
  *   {type:'sendevent', subclass, headers} for every sendevent the fake FreeSWITCH is given
  *   {type:'counters', tag, counters} after a counters command
+ *   {type:'sockets', tag, problems, udpSockets, udp} after a sockets command (the UDP port checked now)
  * stdin, one JSON command per line:
- *   {cmd:'fire', name, subclass?, headers?} | {cmd:'heartbeat'} | {cmd:'counters', tag}
+ *   {cmd:'fire', name, subclass?, headers?} | {cmd:'heartbeat'} | {cmd:'counters', tag} | {cmd:'sockets', tag}
  * Exits when stdin closes (bridge stopped first), and in any case after RUNNER_LIFETIME_MS (default 30 s).
  */
 import { createInterface } from 'node:readline';
@@ -74,6 +75,10 @@ commands.on('line', (line) => {
     fs!.fireHeartbeat();
   } else if (c.cmd === 'counters') {
     emit({ type: 'counters', tag: c.tag ?? '', counters: bridge!.counters });
+  } else if (c.cmd === 'sockets') {
+    bridge!.checkSockets();
+    const status = bridge!.statusJson() as { udpSockets: unknown; udp: unknown };
+    emit({ type: 'sockets', tag: c.tag ?? '', problems: bridge!.healthProblems(), udpSockets: status.udpSockets, udp: status.udp });
   }
 });
 commands.on('close', () => void shutdown(0));
