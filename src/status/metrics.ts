@@ -82,6 +82,7 @@ export class BridgeMetrics {
     total('fsem_ingress_dropped_total', 'Received datagrams dropped, by reason.', ['reason'], (s) => [
       ...Object.entries(s.counters.ingress.dropped).map(([reason, n]): [{ reason: string }, number] => [{ reason }, n]),
       [{ reason: 'lost' }, s.counters.ingress.lost],
+      [{ reason: 'kernel-rcvbuf' }, s.counters.ingress.kernelRcvbufDrops],
     ]);
     total('fsem_sendevent_replies_total', "FreeSWITCH's replies to the bridge's sendevent commands.", ['result'], (s) => [
       [{ result: 'ok' }, s.injector.repliesOk],
@@ -101,6 +102,7 @@ export class BridgeMetrics {
       [{ change: 'up' }, s.counters.peers.up],
       [{ change: 'down' }, s.counters.peers.down],
     ]);
+    total('fsem_peer_events_refused_total', 'peerup/peerdown events not fired: over the rate limit.', [], (s) => [[{}, s.counters.peers.eventsRefused]]);
     total('fsem_worker_errors_total', 'Worker threads that failed outside a task (replaced).', [], (s) => [[{}, s.counters.workerErrors]]);
 
     gauge('fsem_queue_depth', 'Items waiting, by queue.', ['queue'], (s) => [
