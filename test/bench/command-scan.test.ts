@@ -1,7 +1,7 @@
 /** The benchmark sink's lean command reader: where commands end, and the e2e stamp. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandScanner } from '../../bench/load/command-scan.js';
+import { CommandScanner } from '../../src/testing/command-scan.js';
 
 const STAMP = 'Orig-Bench-Sent-Ns';
 const withBody = Buffer.from(`sendevent CUSTOM\nEvent-Subclass: multicast::event\n${STAMP}: 123456789012\nContent-Length: 5\n\nhello`, 'latin1');

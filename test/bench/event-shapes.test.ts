@@ -4,11 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventShapes } from '../../bench/event-shapes.js';
+import { eventShapes } from '../../testkit/event-shapes.js';
 import { headerValue, parseEventText } from '../../src/wire/event-text.js';
 import { senderInsertionPoint } from '../../src/wire/egress.js';
 import type { EventData } from '../../src/wire/types.js';
-import { fixture } from '../support/fixtures.js';
+import { fixture } from '../../testkit/fixtures.js';
 
 const shapes = eventShapes();
 

@@ -1,9 +1,9 @@
 /** The result file's schema, ratios to the references, the Markdown table and the SVG chart. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { markdownReport } from '../../bench/report/markdown.js';
+import { markdownReport } from '../../src/benchmark/report-markdown.js';
 import { readRuns, resultKey, SCHEMA_VERSION } from '../../src/benchmark/schema.js';
-import { escapeXml, niceMax, reportPanels, svgReport } from '../../bench/report/svg.js';
+import { escapeXml, niceMax, reportPanels, svgReport } from '../../src/benchmark/report-svg.js';
 import { NORMAL, report } from './fixtures.js';
 
 test('every result carries the fields consumers rely on; the report its top-level facts', () => {

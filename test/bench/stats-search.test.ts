@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { median, percentile, relativeHalfRange, relativeMad } from '../../src/benchmark/stats.js';
-import { searchSustainedRate } from '../../bench/scenarios/search.js';
+import { searchSustainedRate } from '../../src/benchmark/search.js';
 
 test('median of odd and even counts, unsorted input left untouched', () => {
   const v = [5, 1, 3];

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { decodeDatagram, originalEvent } from '../../src/wire/ingress.js';
-import { moduleXml, runCli, spawnCli, waitFor, withTimeout } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
-import { httpGet } from '../support/http-get.js';
+import { moduleXml, runCli, spawnCli, waitFor, withTimeout } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
+import { httpGet } from '../../testkit/http-get.js';
 
 function configFile(t: TestContext, params: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'fsem-e2e-'));

@@ -13,9 +13,9 @@ import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS, PSK_PREFIX_BYTES } from '../../src/wire/magic.js';
 import { urlEncode } from '../../src/wire/url.js';
 import type { EventData, Header } from '../../src/wire/types.js';
-import { BridgeSide, waitFor, type FiredEvent } from '../support/bridge-harness.js';
-import { fixture, manifest, PSK, type ManifestEntry } from '../support/fixtures.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { BridgeSide, waitFor, type FiredEvent } from '../../testkit/bridge-harness.js';
+import { fixture, manifest, PSK, type ManifestEntry } from '../../testkit/fixtures.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 const BRIDGE_ADDRESS = '127.0.0.2';
 const PEER_ADDRESS = '127.0.0.1';

@@ -7,9 +7,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NetnsLab, type NsProcess } from '../support/netns.js';
+import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NetnsLab, type NsProcess } from '../../testkit/netns.js';
 
-const RUNNER = fileURLToPath(new URL('../support/bridge-runner.js', import.meta.url));
+const RUNNER = fileURLToPath(new URL('../../testkit/bridge-runner.js', import.meta.url));
 const PORT = 4242;
 const WAIT_MS = 8_000;
 /** How long to keep watching before concluding that a datagram did NOT cross. */

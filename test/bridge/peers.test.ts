@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, startPair, waitFor } from '../support/bridge-harness.js';
+import { runCli, startPair, waitFor } from '../../testkit/bridge-harness.js';
 
 test('HEARTBEAT from A: peerup after the multicast::event, peers UP; silence: peerdown with Lastseen in epoch seconds, peers DOWN; back: peerup with Lastseen', { timeout: 30_000 }, async (t) => {
   let clock = Date.UTC(2030, 0, 2, 3, 4, 5, 678);

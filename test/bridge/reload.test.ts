@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
-import { startPair } from '../support/bridge-harness.js';
-import { httpGet } from '../support/http-get.js';
+import { startPair } from '../../testkit/bridge-harness.js';
+import { httpGet } from '../../testkit/http-get.js';
 
 async function freeTcpPort(): Promise<number> {
   const s = createServer();

@@ -11,8 +11,8 @@ import { Bridge } from '../../src/bridge/bridge.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
-import { startPair, BridgeSide, LogCapture, moduleXml, waitFor, type FiredEvent } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { startPair, BridgeSide, LogCapture, moduleXml, waitFor, type FiredEvent } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 /** Fires `count` sofia::register events on `side`, `perTick` at a time, one tick every `everyMs`; resolves when all are fired. */
 async function trickle(side: BridgeSide, tag: string, count: number, perTick = 10, everyMs = 2): Promise<void> {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEventText } from '../../src/wire/event-text.js';
 import type { Header } from '../../src/wire/types.js';
-import { startPair, waitFor, type BridgeSide } from '../support/bridge-harness.js';
+import { startPair, waitFor, type BridgeSide } from '../../testkit/bridge-harness.js';
 
 /** The headers B's FreeSWITCH must be given for an event A's box fired (spec §5): every original header as Orig-*, sender last. */
 function expectedSendeventHeaders(firedText: Buffer, sender: string): Header[] {

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPair, waitFor, type BridgeSide } from '../support/bridge-harness.js';
+import { startPair, waitFor, type BridgeSide } from '../../testkit/bridge-harness.js';
 
 const BOX_EVENTS = 'PRESENCE_IN MESSAGE_WAITING HEARTBEAT CUSTOM sofia::register sofia::unregister';
 /** A sends these, so B receives all of them (A's own API events are not among them: counts stay exact). */

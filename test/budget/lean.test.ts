@@ -12,7 +12,7 @@ import { orderKeyOf } from '../../src/wire/order-key.js';
 import { scanHeaders } from '../../src/wire/header-scan.js';
 import { CommandReader } from '../../src/testing/esl-command-reader.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { fixture, fixtureDir } from '../support/fixtures.js';
+import { fixture, fixtureDir } from '../../testkit/fixtures.js';
 
 /** What FreeSWITCH makes of a command: its line, headers (name, value) and body. */
 function parsed(command: Buffer) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { moduleXml } from '../support/bridge-harness.js';
+import { moduleXml } from '../../testkit/bridge-harness.js';
 
 const load = (params: Record<string, string>, flags: Record<string, string> = {}) =>
   loadConfig({ xmlText: moduleXml({ address: '127.0.0.1', port: '4242', ...params }), flags, env: {} }).config;

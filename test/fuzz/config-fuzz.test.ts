@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { PARAM_SPECS } from '../../src/config/params.js';
-import { prng } from '../support/fixtures.js';
+import { prng } from '../../testkit/fixtures.js';
 
 const CONF = new URL('../../../conf/', import.meta.url);
 const SECRET = 'ZqSecretPsk9';

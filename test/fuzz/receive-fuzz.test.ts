@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSendevent, GENERATORS, makeCase, runCases } from './receive-fuzz.js';
+import { checkSendevent, GENERATORS, makeCase, runCases } from '../../testkit/fuzz/receive-fuzz.js';
 import { DROP_REASONS } from '../../src/wire/types.js';
 
 test('seeded slice: 30 000 mutated and crafted packets, plain and PSK: decoded or dropped with a reason, never an exception or a bad sendevent', () => {

@@ -18,10 +18,10 @@ import { createLogger } from '../../src/log.js';
 import { StatusServer } from '../../src/status/status-server.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { urlEncode } from '../../src/wire/url.js';
-import { BridgeSide, LogCapture, runCli, startPair, waitFor } from '../support/bridge-harness.js';
-import { httpGet } from '../support/http-get.js';
-import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NsProcess } from '../support/netns.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { BridgeSide, LogCapture, runCli, startPair, waitFor } from '../../testkit/bridge-harness.js';
+import { httpGet } from '../../testkit/http-get.js';
+import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NsProcess } from '../../testkit/netns.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 /** A plain HEARTBEAT as anyone on the network can send it, under any name. */
 function heartbeat(sender: string): Buffer {
@@ -251,7 +251,7 @@ test('/healthz says degraded, with the reason, while FreeSWITCH is connected but
 // -------------------------------------------------------------------------------------------------
 // A shared (multicast) port, in a network namespace: another listener is found and reported.
 
-const RUNNER = fileURLToPath(new URL('../support/bridge-runner.js', import.meta.url));
+const RUNNER = fileURLToPath(new URL('../../testkit/bridge-runner.js', import.meta.url));
 const netnsUnavailable = netnsUnavailableReason();
 
 /** A process in the namespace that binds 0.0.0.0:port with address reuse, as any local user could. */

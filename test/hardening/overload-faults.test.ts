@@ -12,8 +12,8 @@ import type { Counters } from '../../src/status/counters.js';
 import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
-import { BridgeSide, waitFor, withTimeout } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { BridgeSide, waitFor, withTimeout } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 interface PoolView {
   drain(): Promise<void>;

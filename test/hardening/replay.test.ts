@@ -14,9 +14,9 @@ import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { isStale, replayKeyOf, ReplayGuard } from '../../src/wire/replay.js';
 import { DROP_REASONS } from '../../src/wire/types.js';
-import { BridgeSide, waitFor } from '../support/bridge-harness.js';
-import { fixture, manifest, PSK } from '../support/fixtures.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { BridgeSide, waitFor } from '../../testkit/bridge-harness.js';
+import { fixture, manifest, PSK } from '../../testkit/fixtures.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 const cipher = new PskCipher(PSK);
 const register = manifest().find((e) => e.mode === 'psk' && e.subclass === 'sofia::register')!;

@@ -13,9 +13,9 @@ import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { sendQueueFull, DEFAULT_SEND_QUEUE_LIMITS } from '../../src/hardening/send-queue.js';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
-import { BridgeSide, moduleXml, spawnCli, startPair, waitFor, withTimeout } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
-import { httpGet } from '../support/http-get.js';
+import { BridgeSide, moduleXml, spawnCli, startPair, waitFor, withTimeout } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
+import { httpGet } from '../../testkit/http-get.js';
 
 const PSK_SECRET = 'Tr0ub4dor-psk-7f3a';
 const ESL_SECRET = 'esl-pw-Secret-77q';

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, type BridgeSide } from '../support/bridge-harness.js';
-import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../support/nats-server.js';
+import { waitFor, type BridgeSide } from '../../testkit/bridge-harness.js';
+import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
 
 function register(side: BridgeSide, user: string): void {
   side.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['from-user', user], ['profile-name', 'internal']] });

@@ -7,9 +7,9 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { BridgeSide, DEFAULT_BINDINGS, waitFor } from '../support/bridge-harness.js';
-import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../support/nats-server.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { BridgeSide, DEFAULT_BINDINGS, waitFor } from '../../testkit/bridge-harness.js';
+import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 const PSK = 'relay-Key-1';
 const PREFIX = 'fsem.relay';

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'nats';
-import { waitFor } from '../support/bridge-harness.js';
-import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../support/nats-server.js';
+import { waitFor } from '../../testkit/bridge-harness.js';
+import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
 
 const STATE = {
   'nats-subject-prefix': 'fsem.site9',

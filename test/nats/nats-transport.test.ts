@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BridgeSide, DEFAULT_BINDINGS, waitFor } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
-import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../support/nats-server.js';
+import { BridgeSide, DEFAULT_BINDINGS, waitFor } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
+import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
 import { NatsTransport, NatsTransportError } from '../../src/net/nats-transport.js';
 
 const REGISTER = [

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeBindError } from '../../src/net/bind-errors.js';
 import { UdpTransport, UdpTransportError, type UdpTransportOptions } from '../../src/net/udp-transport.js';
-import { moduleXml, runCli } from '../support/bridge-harness.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { moduleXml, runCli } from '../../testkit/bridge-harness.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 const unicast = (address: string) => ({ address, family: address.includes(':') ? (6 as const) : (4 as const), multicast: false });
 

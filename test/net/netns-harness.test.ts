@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createNetnsLab, netnsUnavailableReason, removeLeftoverNamespaces } from '../support/netns.js';
+import { createNetnsLab, netnsUnavailableReason, removeLeftoverNamespaces } from '../../testkit/netns.js';
 
 const unavailable = netnsUnavailableReason();
 

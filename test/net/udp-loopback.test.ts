@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { UdpTransport, UdpTransportError, type DatagramSource, type UdpTransportOptions } from '../../src/net/udp-transport.js';
-import { patternDatagram } from '../support/datagrams.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { patternDatagram } from '../../testkit/datagrams.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 interface Received {
   data: Buffer;

@@ -6,11 +6,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NetnsLab, type NsProcess } from '../support/netns.js';
-import { patternDatagram, sha256 } from '../support/datagrams.js';
+import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NetnsLab, type NsProcess } from '../../testkit/netns.js';
+import { patternDatagram, sha256 } from '../../testkit/datagrams.js';
 import type { UdpTransportOptions } from '../../src/net/udp-transport.js';
 
-const PEER_SCRIPT = fileURLToPath(new URL('../support/udp-peer.js', import.meta.url));
+const PEER_SCRIPT = fileURLToPath(new URL('../../testkit/udp-peer.js', import.meta.url));
 const PORT = 4242;
 /** How long to keep listening before concluding that a datagram did NOT arrive. */
 const SILENCE_MS = 400;

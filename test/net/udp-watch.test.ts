@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ownUdpInodesAt, parseProcNetUdp, procReader, type ProcUdpSocket, type UdpProcReader } from '../../src/net/proc-net-udp.js';
 import { UdpSocketWatch } from '../../src/net/udp-watch.js';
-import { freeUdpPort } from '../support/udp-ports.js';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 // Captured from Linux 6.x (x86-64, little-endian), one socket each, plus a big-endian variant.
 const UDP4 = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PeerTable, multicastPeersText } from '../../src/peers/peer-table.js';
 import { buildCustomSendevent } from '../../src/wire/ingress.js';
-import { readCommands } from '../support/esl-command-reader.js';
-import { fixture } from '../support/fixtures.js';
+import { readCommands } from '../../testkit/esl-command-reader.js';
+import { fixture } from '../../testkit/fixtures.js';
 import { parseEventText } from '../../src/wire/event-text.js';
 
 test('a first HEARTBEAT gives peerup with Lastseen Never; a second gives nothing', () => {

@@ -6,8 +6,8 @@ import { DELIVERED, EGRESS_NOT_BOUND, EGRESS_SENT, EGRESS_TOO_LARGE, SIGNAL_HEAR
 import { parseBindings } from '../../src/config/bindings.js';
 import { DEFAULT_SCAN_LIMITS } from '../../src/wire/header-scan.js';
 import { DROP_REASONS } from '../../src/wire/types.js';
-import { fixture, manifest } from '../support/fixtures.js';
-import { readCommands } from '../support/esl-command-reader.js';
+import { fixture, manifest } from '../../testkit/fixtures.js';
+import { readCommands } from '../../testkit/esl-command-reader.js';
 
 const eslTexts = manifest()
   .filter((e) => e.mode === 'plain' && e.esl_body !== null && e.datagram_len < 20000)

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { Bridge } from '../../src/bridge/bridge.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
-import { LogCapture, moduleXml, waitFor } from '../support/bridge-harness.js';
+import { LogCapture, moduleXml, waitFor } from '../../testkit/bridge-harness.js';
 import { ESL_PORT, requireRig } from './rig.js';
 
 test("real FreeSWITCH, bindings ALL: the bridge's own api commands raise no datagram; fs_cli status does", { timeout: 120_000 }, async (t) => {

@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPair } from '../support/bridge-harness.js';
-import { httpGet } from '../support/http-get.js';
+import { startPair } from '../../testkit/bridge-harness.js';
+import { httpGet } from '../../testkit/http-get.js';
 
 interface Panel {
   id: number;

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { startPair, waitFor } from '../support/bridge-harness.js';
-import { httpGet } from '../support/http-get.js';
+import { startPair, waitFor } from '../../testkit/bridge-harness.js';
+import { httpGet } from '../../testkit/http-get.js';
 
 function promtoolCheck(text: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPair, waitFor } from '../support/bridge-harness.js';
-import { httpGet } from '../support/http-get.js';
-import { requireChromium, runChromium } from '../support/browser.js';
+import { startPair, waitFor } from '../../testkit/bridge-harness.js';
+import { httpGet } from '../../testkit/http-get.js';
+import { requireChromium, runChromium } from '../../testkit/browser.js';
 
 /** A switch name a hostile peer could send: markup that would run script if parsed. */
 const HOSTILE = '<img src=x onerror="document.title=\'pwned\'">evil&co';

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCommand, encodeCommand, UsageError, type Io } from '../../src/cli/codec-commands.js';
-import { fixture, manifest, prng } from '../support/fixtures.js';
+import { fixture, manifest, prng } from '../../testkit/fixtures.js';
 
 function io(stdin: Buffer = Buffer.alloc(0)) {
   const out: Buffer[] = [];

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADDRESS_B, startPair } from '../support/bridge-harness.js';
-import { prng } from '../support/fixtures.js';
+import { ADDRESS_B, startPair } from '../../testkit/bridge-harness.js';
+import { prng } from '../../testkit/fixtures.js';
 
 interface PeersJson {
   compact: Record<string, { received: number; lost: number; reordered: number; duplicates: number; instances: number }>;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, fixtureDir, manifest, prng, receivedTests, PSK } from '../support/fixtures.js';
+import { fixture, fixtureDir, manifest, prng, receivedTests, PSK } from '../../testkit/fixtures.js';
 import { decodeDatagram, buildSendevent } from '../../src/wire/ingress.js';
 import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';

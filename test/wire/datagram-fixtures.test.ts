@@ -11,7 +11,7 @@ import { parseEventText } from '../../src/wire/event-text.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { MAGIC, MAX_IPV4_DATAGRAM } from '../../src/wire/magic.js';
 import type { EventData } from '../../src/wire/types.js';
-import { fixture, fixtureText, manifest, PSK, type ManifestEntry } from '../support/fixtures.js';
+import { fixture, fixtureText, manifest, PSK, type ManifestEntry } from '../../testkit/fixtures.js';
 
 const cipher = new PskCipher(PSK);
 const senderLine = multicastSenderLine('fs-a');

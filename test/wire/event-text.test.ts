@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseEventText, serializeEvent, headerValue } from '../../src/wire/event-text.js';
 import type { EventData } from '../../src/wire/types.js';
-import { fixture, fixtureDir, prng } from '../support/fixtures.js';
+import { fixture, fixtureDir, prng } from '../../testkit/fixtures.js';
 
 function parsed(text: Buffer): EventData {
   const r = parseEventText(text);

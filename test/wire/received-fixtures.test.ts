@@ -10,7 +10,7 @@ import { decodeDatagram, rewriteToMulticastEvent, type DecodedPacket } from '../
 import { parseEventText } from '../../src/wire/event-text.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import type { Decoded, EventData, Header } from '../../src/wire/types.js';
-import { fixture, receivedTests, type ReceivedTest } from '../support/fixtures.js';
+import { fixture, receivedTests, type ReceivedTest } from '../../testkit/fixtures.js';
 
 const tests = receivedTests();
 const byId = new Map(tests.map((t) => [t.id.replace('received-', ''), t]));

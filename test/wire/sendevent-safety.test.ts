@@ -5,8 +5,8 @@ import { buildSendevent, decodeDatagram } from '../../src/wire/ingress.js';
 import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
-import { readCommands } from '../support/esl-command-reader.js';
-import { fixture, manifest, prng } from '../support/fixtures.js';
+import { readCommands } from '../../testkit/esl-command-reader.js';
+import { fixture, manifest, prng } from '../../testkit/fixtures.js';
 
 /** A raw plain packet with arbitrary text (as an attacker would craft it, not through our encoder). */
 function rawPacket(text: string | Buffer): Buffer {

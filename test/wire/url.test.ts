@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { urlDecode, urlDecodeBytes, urlEncode, urlEncodeBytes, UNDEF_VALUE } from '../../src/wire/url.js';
-import { prng } from '../support/fixtures.js';
+import { prng } from '../../testkit/fixtures.js';
 
 test('escapes every byte of the unsafe set, controls and non-ASCII as upper-case %XY', () => {
   for (let b = 0; b < 256; b++) {
