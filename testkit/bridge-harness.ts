@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { Bridge } from '../src/bridge/bridge.js';
 import { loadConfig, type Config } from '../src/config/config.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/util/log.js';
 import type { Counters } from '../src/status/counters.js';
 import { FakeFreeSwitch, type ReceivedSendevent } from '../src/testing/fake-freeswitch.js';
 import type { CostModelOptions } from '../src/testing/cost-model.js';

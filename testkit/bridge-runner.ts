@@ -13,7 +13,7 @@
 import { createInterface } from 'node:readline';
 import { Bridge } from '../src/bridge/bridge.js';
 import { loadConfig } from '../src/config/config.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/util/log.js';
 import { FakeFreeSwitch } from '../src/testing/fake-freeswitch.js';
 import type { Header } from '../src/wire/types.js';
 import { moduleXml } from './bridge-harness.js';

@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { NatsLinkStats } from '../src/net/nats-link.js';
+import type { NatsLinkStats } from '../src/transport/nats/link.js';
 import { BridgeSide, DEFAULT_BINDINGS, waitFor } from './bridge-harness.js';
 
 export const ALLOW_SKIP_ENV = 'FSEM_ALLOW_SKIP_NATS';

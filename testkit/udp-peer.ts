@@ -10,7 +10,7 @@
  * Exits when stdin closes, and in any case after PEER_LIFETIME_MS (default 30 s).
  */
 import { createInterface } from 'node:readline';
-import { UdpTransport, UdpTransportError, type UdpTransportOptions } from '../src/net/udp-transport.js';
+import { UdpTransport, UdpTransportError, type UdpTransportOptions } from '../src/transport/udp/udp-transport.js';
 import { labelOf, patternDatagram, sha256 } from './datagrams.js';
 
 function emit(message: Record<string, unknown>): void {

@@ -16,12 +16,12 @@ import { EslEventSource } from '../esl/event-source.js';
 import { SendeventInjector } from '../esl/injector.js';
 import { apiCommandKey, OwnApiCommands } from '../esl/own-api-commands.js';
 import type { EslFatalError } from '../esl/connection.js';
-import { UdpTransport, UdpTransportError } from '../net/udp-transport.js';
-import { describeNats, natsConfigChanged } from '../net/nats-config.js';
-import { NatsLink } from '../net/nats-link.js';
+import { UdpTransport, UdpTransportError } from '../transport/udp/udp-transport.js';
+import { describeNats, natsConfigChanged } from '../config/nats-config.js';
+import { NatsLink } from '../transport/nats/link.js';
 import { multicastPeersText, PeerTable, type PeerChange } from '../peers/peer-table.js';
-import { UdpSocketWatch, type UdpWatchResult } from '../net/udp-watch.js';
-import { TokenBucket } from '../hardening/token-bucket.js';
+import { UdpSocketWatch, type UdpWatchResult } from '../transport/udp/udp-watch.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { printable } from '../wire/printable.js';
 import { batchItem } from '../pool/batch.js';
 import { CodecPool } from '../pool/codec-pool.js';
@@ -47,6 +47,7 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
 import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
 import type { QueuedSamples } from '../pool/codec-pool.js';
 
@@ -55,7 +56,7 @@ interface PoolOutput {
   result: EgressResult | IngressResult;
   samples: QueuedSamples;
 }
-import type { Logger } from '../log.js';
+import type { Logger } from '../util/log.js';
 
 export interface BridgeOptions {
   config: Config;
@@ -143,8 +144,6 @@ export class Bridge {
   private replay: ReplayGuard | null;
   /** Compact wire format: replay windows, reassembly and counts; kept across reloads. */
   private readonly compact = new CompactLink();
-  /** Per transport: how many of its destinations (the first ones) take the legacy format. */
-  private readonly legacyCount = new WeakMap<UdpTransport, number>();
   private peerTimer: NodeJS.Timeout | null = null;
   /** Limits peerup/peerdown sendevents: a flood of invented names must not become a flood of commands. */
   private peerEvents: TokenBucket;
@@ -345,8 +344,10 @@ export class Bridge {
 
   private createTransport(c: Config): UdpTransport {
     const t = new UdpTransport({
-      // Legacy destinations first, then the compact ones (sendToRange relies on the order).
-      destinations: [...c.destinations, ...c.compactDestinations].map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast' })),
+      destinations: [
+        ...c.destinations.map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast', format: 'legacy' as const })),
+        ...c.compactDestinations.map((d) => ({ address: d.address, family: d.family, multicast: d.kind === 'multicast', format: 'compact' as const })),
+      ],
       port: c.port,
       sourceAddress: c.sourceAddress,
       sourceAddressV6: c.sourceAddressIpv6,
@@ -355,7 +356,6 @@ export class Bridge {
       recvBufferBytes: c.udpRcvbufBytes,
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
-    this.legacyCount.set(t, c.compactDestinations.length > 0 ? c.destinations.length : -1);
     t.onDatagram((datagram) => {
       // During a reload the old socket lingers briefly; for multicast both get every datagram,
       // so only the current one feeds the pool (no duplicates).
@@ -573,23 +573,11 @@ export class Bridge {
     if (this.readPause !== null && this.pool.egressQueued <= EGRESS_RESUME_AT) this.resumeReading();
     if (r.apiEvents !== undefined) this.dropOwnApiEvents(r);
     const e = this.counters.egress;
-    const t = this.transport;
-    const legacy = (t === null ? undefined : this.legacyCount.get(t)) ?? -1; // -1: every destination is legacy
-    const sendCompact = (d: Buffer) => t?.sendToRange(d, legacy, Number.MAX_SAFE_INTEGER);
-    let k = 0;
+    e.datagrams += fanOutEgress(r, this.destinations());
     for (let i = 0; i < r.ends.length; i++) {
       const outcome = r.outcome[i];
-      if (outcome === EGRESS_SENT) {
-        const d = batchItem(r, i);
-        if (legacy < 0) t?.send(d);
-        else if (d.length > 0 && legacy > 0) t?.sendToRange(d, 0, legacy);
-        if (d.length > 0) e.datagrams++;
-        if (r.compact !== undefined && legacy >= 0) k = this.compact.sendEvent(r.compact, i, k, sendCompact);
-      } else if (outcome === EGRESS_NOT_BOUND) e.notBound++;
-      else if (outcome === EGRESS_OWN_COMMAND) {
-        e.ownCommand++;
-        if (r.compact !== undefined) k += r.compact.perEvent[i]!; // its compact datagrams are skipped too
-      }
+      if (outcome === EGRESS_NOT_BOUND) e.notBound++;
+      else if (outcome === EGRESS_OWN_COMMAND) e.ownCommand++;
       else if (outcome === EGRESS_UNREADABLE) e.unreadable++;
       else if (outcome === EGRESS_TOO_LARGE) e.tooLarge++;
       if (r.signals[i]! & SIGNAL_RELOADXML) void this.reload('RELOADXML');
@@ -598,7 +586,10 @@ export class Bridge {
       this.logger.warn({ event: big.event, bytes: big.bytes, maxDatagram: this.config.maxDatagram }, 'event too large for one datagram: not sent');
     }
     if (r.switchname !== null && this.learnedName === null) this.learnName(r.switchname);
-    this.nats?.sendEgress(r);
+  }
+
+  private destinations(): Destinations {
+    return { udp: this.transport, nats: this.nats, compact: this.compact };
   }
 
   /** The API events raised by the bridge's own `api` commands are never sent (own-api-commands.ts). */
@@ -611,7 +602,7 @@ export class Bridge {
   private onIngress(r: IngressResult): void {
     const g = this.counters.ingress;
     const now = this.now();
-    if (r.relay !== undefined) this.nats?.relayIngress(r, this.transport);
+    if (r.relay !== undefined) fanOutRelay(r, this.destinations());
     for (let i = 0; i < r.ends.length; i++) {
       const sender = r.senders[i] ?? null;
       const info = r.compact?.[i] ?? null;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { createServer } from 'node:net';
 import { Bridge } from '../bridge/bridge.js';
 import { loadConfig } from '../config/config.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../util/log.js';
 import { FakeFreeSwitch, type ReceivedSendevent } from '../testing/fake-freeswitch.js';
 import { UsageError, type Io } from './codec-commands.js';
 

@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig, parseRunFlags, type Config } from '../config/config.js';
 import { PARAM_SPECS } from '../config/params.js';
 import { Bridge } from '../bridge/bridge.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../util/log.js';
 import { UsageError, type Io } from './codec-commands.js';
 
 export const RUN_USAGE = `usage: fs-event-multicast run --config FILE [--param value ...]

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { type Bindings, BindingsError, bindingsNotes, parseBindings } from './bindings.js';
 import { CONFIG_FLAG } from './flags.js';
 import { readCompactParams } from './compact-params.js';
-import { readNatsConfig, type NatsConfig } from '../net/nats-config.js';
+import { readNatsConfig, type NatsConfig } from './nats-config.js';
 import { type ParamSpec, PARAM_SPECS, canonicalKey, findParam, paramSpec } from './params.js';
 import { Secret } from './secret.js';
 import { readModuleXml, XmlConfigError } from './xml.js';

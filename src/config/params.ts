@@ -3,7 +3,7 @@
  * works as an XML `<param name=...>` (case-insensitive, `_` and `-` alike) and as a
  * command-line flag `--name value`. Scripts rely on these names: do not rename them.
  */
-import { NATS_PARAM_SPECS } from '../net/nats-config.js';
+import { NATS_PARAM_SPECS } from './nats-config.js';
 
 export interface ParamSpec {
   /** Canonical key: lower case, words joined by `-`. */

@@ -25,7 +25,7 @@ import {
   type CompactEgressBatch,
 } from '../wire/compact/pool-glue.js';
 import { batchItem, type PackedBatch } from './batch.js';
-import { isStateEvent, RelayCollector, type RelayBatch } from '../net/nats-relay.js';
+import { isStateEvent, RelayCollector, type RelayBatch } from './relay-collector.js';
 
 /** What every task needs and never changes for the life of a pool (a new config builds a new pool). */
 export interface CodecSettings {

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 import { Bridge } from '../../src/bridge/bridge.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/util/log.js';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { startPair, BridgeSide, LogCapture, moduleXml, waitFor, type FiredEvent } from '../../testkit/bridge-harness.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';

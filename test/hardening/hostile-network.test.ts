@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Bridge } from '../../src/bridge/bridge.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/util/log.js';
 import { StatusServer } from '../../src/status/status-server.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { urlEncode } from '../../src/wire/url.js';

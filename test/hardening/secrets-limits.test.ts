@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { sendQueueFull, DEFAULT_SEND_QUEUE_LIMITS } from '../../src/hardening/send-queue.js';
+import { sendQueueFull, DEFAULT_SEND_QUEUE_LIMITS } from '../../src/transport/udp/send-queue.js';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { MAGIC, PLAIN_TRAILING_ZEROS } from '../../src/wire/magic.js';
 import { BridgeSide, moduleXml, spawnCli, startPair, waitFor, withTimeout } from '../../testkit/bridge-harness.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenBucket } from '../../src/hardening/token-bucket.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
 
 test('token bucket: a burst at once, then the rate; time going back gives nothing', () => {
   const b = new TokenBucket(20, 5, 1_000);

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { bindingAllows } from '../../src/config/bindings.js';
-import { NATS_PASSWORD_ENV, NATS_TOKEN_ENV, natsConfigChanged } from '../../src/net/nats-config.js';
-import { natsSubjects, NatsOptionsError, resolveNatsTransportOptions, senderToken } from '../../src/net/nats-options.js';
+import { NATS_PASSWORD_ENV, NATS_TOKEN_ENV, natsConfigChanged } from '../../src/config/nats-config.js';
+import { natsSubjects, NatsOptionsError, resolveNatsTransportOptions, senderToken } from '../../src/config/nats-options.js';
 
 function xml(params: Record<string, string>): string {
   const lines = Object.entries(params).map(([n, v]) => `    <param name="${n}" value="${v}"/>`);

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { parseBindings } from '../../src/config/bindings.js';
 import { packBatch, batchItem } from '../../src/pool/batch.js';
 import { createCodecState, EGRESS_SENT, runEgress, runIngress, type CodecSettings } from '../../src/pool/tasks.js';
-import { ORIGIN_NATS, ORIGIN_NONE, ORIGIN_UDP, RelayWindow } from '../../src/net/nats-relay.js';
-import { DEFAULT_STATE_EVENTS } from '../../src/net/nats-config.js';
+import { ORIGIN_NATS, ORIGIN_NONE, ORIGIN_UDP } from '../../src/wire/origin.js';
+import { RelayWindow } from '../../src/transport/nats/relay-window.js';
+import { DEFAULT_STATE_EVENTS } from '../../src/config/nats-config.js';
 
 function eventText(name: string, subclass: string | null, switchname: string, extra: string): Buffer {
   const lines = [`Event-Name: ${name}`, `Core-UUID: 0000`, `FreeSWITCH-Switchname: ${switchname}`, `Event-Date-Timestamp: ${Date.now() * 1000}`];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { BridgeSide, DEFAULT_BINDINGS, waitFor } from '../../testkit/bridge-harness.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';
 import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
-import { NatsTransport, NatsTransportError } from '../../src/net/nats-transport.js';
+import { NatsTransport, NatsTransportError } from '../../src/transport/nats/transport.js';
 
 const REGISTER = [
   ['profile-name', 'internal'],

@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeBindError } from '../../src/net/bind-errors.js';
-import { UdpTransport, UdpTransportError, type UdpTransportOptions } from '../../src/net/udp-transport.js';
+import { describeBindError } from '../../src/transport/udp/bind-errors.js';
+import { UdpTransport, UdpTransportError, type UdpTransportOptions } from '../../src/transport/udp/udp-transport.js';
 import { moduleXml, runCli } from '../../testkit/bridge-harness.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';
 
@@ -70,7 +70,7 @@ test('EINVAL (an IPv4-mapped address as source_address_ipv6 on the IPv6-only soc
   assert.match(e.message, /is an IPv4 address written as IPv6: .* give the IPv4 address as source_address instead/);
 });
 
-const DIST_TRANSPORT = fileURLToPath(new URL('../../src/net/udp-transport.js', import.meta.url));
+const DIST_TRANSPORT = fileURLToPath(new URL('../../src/transport/udp/udp-transport.js', import.meta.url));
 const unprivilegedStart = (() => {
   try {
     return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
-import { UdpTransport, UdpTransportError, type DatagramSource, type UdpTransportOptions } from '../../src/net/udp-transport.js';
+import { UdpTransport, UdpTransportError, type DatagramSource, type UdpTransportOptions } from '../../src/transport/udp/udp-transport.js';
 import { patternDatagram } from '../../testkit/datagrams.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { createNetnsLab, netnsUnavailableReason, type NamespaceInfo, type NetnsLab, type NsProcess } from '../../testkit/netns.js';
 import { patternDatagram, sha256 } from '../../testkit/datagrams.js';
-import type { UdpTransportOptions } from '../../src/net/udp-transport.js';
+import type { UdpTransportOptions } from '../../src/transport/udp/udp-transport.js';
 
 const PEER_SCRIPT = fileURLToPath(new URL('../../testkit/udp-peer.js', import.meta.url));
 const PORT = 4242;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveUdpTransportOptions, UdpOptionsError, type UdpTransportOptions } from '../../src/net/options.js';
+import { resolveUdpTransportOptions, UdpOptionsError, type UdpTransportOptions } from '../../src/transport/udp/options.js';
 
 const base: UdpTransportOptions = {
   destinations: [{ address: '239.77.0.1', family: 4, multicast: true }],

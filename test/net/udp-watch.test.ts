@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ownUdpInodesAt, parseProcNetUdp, procReader, type ProcUdpSocket, type UdpProcReader } from '../../src/net/proc-net-udp.js';
-import { UdpSocketWatch } from '../../src/net/udp-watch.js';
+import { ownUdpInodesAt, parseProcNetUdp, procReader, type ProcUdpSocket, type UdpProcReader } from '../../src/transport/udp/proc-net-udp.js';
+import { UdpSocketWatch } from '../../src/transport/udp/udp-watch.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';
 
 // Captured from Linux 6.x (x86-64, little-endian), one socket each, plus a big-endian variant.

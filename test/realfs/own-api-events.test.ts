@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { Bridge } from '../../src/bridge/bridge.js';
 import { loadConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger } from '../../src/util/log.js';
 import { LogCapture, moduleXml, waitFor } from '../../testkit/bridge-harness.js';
 import { ESL_PORT, requireRig } from './rig.js';
 

@@ -8,7 +8,7 @@
 import { loadConfig } from '../../../src/config/config.js';
 import { PSK_ENV } from '../../../src/config/params.js';
 import { Bridge } from '../../../src/bridge/bridge.js';
-import { createLogger } from '../../../src/log.js';
+import { createLogger } from '../../../src/util/log.js';
 import { arg, processUsage, serveControl } from './control.js';
 
 let bridge: Bridge | null = null;

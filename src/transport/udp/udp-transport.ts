@@ -25,7 +25,7 @@
  * is how the C module behaves too.
  */
 import dgram from 'node:dgram';
-import { SEND_QUEUE_FULL, sendQueueFull } from '../hardening/send-queue.js';
+import { SEND_QUEUE_FULL, sendQueueFull } from './send-queue.js';
 import { describeBindError } from './bind-errors.js';
 import { ownUdpInodesAt, procReader } from './proc-net-udp.js';
 import {
@@ -33,9 +33,10 @@ import {
   type ResolvedUdpTransportOptions,
   type UdpDestination,
   type UdpTransportOptions,
+  type WireFormat,
 } from './options.js';
 
-export type { UdpDestination, UdpTransportOptions } from './options.js';
+export type { UdpDestination, UdpTransportOptions, WireFormat } from './options.js';
 export { UdpOptionsError, DEFAULT_BUFFER_BYTES } from './options.js';
 
 /** Where a datagram came from. The object handed to the callback is reused: copy to keep. */
@@ -230,25 +231,17 @@ export class UdpTransport {
     }
   }
 
-  /** Sends one copy of the datagram to every destination. Failures are counted, never thrown. */
-  send(datagram: Buffer): void {
-    for (const d of this.destinations) this.sendTo(d, datagram);
-  }
-
   /**
-   * Sends one copy to destinations[from, to) only, in the order they were given: the bridge
-   * lists legacy destinations first and compact-format ones after them.
+   * Sends one copy of the datagram to every destination that takes its wire format (a C module
+   * must never get compact bytes). Failures are counted, never thrown.
    */
-  sendToRange(datagram: Buffer, from: number, to: number): void {
-    const end = Math.min(to, this.destinations.length);
-    for (let i = Math.max(0, from); i < end; i++) this.sendTo(this.destinations[i]!, datagram);
+  send(datagram: Buffer, format: WireFormat = 'legacy'): void {
+    for (const d of this.destinations) if ((d.spec.format ?? 'legacy') === format) this.sendTo(d, datagram);
   }
 
   /** send() for each datagram in order. */
-  sendMany(datagrams: readonly Buffer[]): void {
-    for (const datagram of datagrams) {
-      for (const d of this.destinations) this.sendTo(d, datagram);
-    }
+  sendMany(datagrams: readonly Buffer[], format: WireFormat = 'legacy'): void {
+    for (const datagram of datagrams) this.send(datagram, format);
   }
 
   stats(): UdpTransportStats {

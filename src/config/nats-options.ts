@@ -9,7 +9,7 @@
  * <sender> is the publishing bridge's switch name made into one subject token. Subscribers
  * take both `P.events.>` and `P.state.>`, so a bridge without state still gets state events.
  */
-import type { Secret } from '../config/secret.js';
+import type { Secret } from './secret.js';
 
 export type NatsCredentials =
   | { readonly kind: 'none' }

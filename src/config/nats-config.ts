@@ -7,8 +7,8 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { BindingsError, parseBindings, type Bindings } from '../config/bindings.js';
-import { Secret } from '../config/secret.js';
+import { BindingsError, parseBindings, type Bindings } from './bindings.js';
+import { Secret } from './secret.js';
 import {
   DEFAULT_MAX_PENDING_BYTES,
   defaultStreamName,

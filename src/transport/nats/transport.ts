@@ -35,10 +35,10 @@ import {
   type NatsSubjects,
   type NatsTransportOptions,
   type ResolvedNatsTransportOptions,
-} from './nats-options.js';
-import { ensureStateStream, replayStateStream } from './nats-state.js';
+} from '../../config/nats-options.js';
+import { ensureStateStream, replayStateStream } from './state.js';
 
-export { NatsOptionsError, type NatsTransportOptions, type NatsCredentials } from './nats-options.js';
+export { NatsOptionsError, type NatsTransportOptions, type NatsCredentials } from '../../config/nats-options.js';
 
 export interface NatsSource {
   subject: string;

@@ -8,7 +8,7 @@
  * the configuration when they differ (several bridges share one stream per prefix).
  */
 import { DiscardPolicy, nanos, StorageType, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
-import type { NatsStateOptions } from './nats-options.js';
+import type { NatsStateOptions } from '../../config/nats-options.js';
 
 function isNotFound(e: unknown): boolean {
   const err = e as { code?: string; api_error?: { err_code?: number }; message?: string };

@@ -17,12 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { bindingAllows, type Bindings } from '../config/bindings.js';
-
-/** Where an ingress datagram came from. 0 = do not relay (relay off, or a catch-up replay). */
-export const ORIGIN_NONE = 0;
-export const ORIGIN_UDP = 1;
-export const ORIGIN_NATS = 2;
-export type RelayOrigin = typeof ORIGIN_NONE | typeof ORIGIN_UDP | typeof ORIGIN_NATS;
+import { ORIGIN_NONE } from '../wire/origin.js';
 
 /** The relayable datagrams of one ingress batch, packed like every batch. */
 export interface RelayBatch {
@@ -88,50 +83,3 @@ export function isStateEvent(stateBindings: Bindings | null, eventName: string, 
   return stateBindings !== null && bindingAllows(stateBindings, eventName, subclass);
 }
 
-export interface RelayStats {
-  /** UDP -> NATS and NATS -> UDP republished. */
-  toNats: number;
-  toUdp: number;
-  /** Not relayed again: the same bytes were relayed within the window. */
-  suppressedRepeat: number;
-  /** Not relayed: the other transport is not running. */
-  noTarget: number;
-}
-
-/** Main-thread side: the digests relayed in the last `windowMs`, bounded in count. */
-export class RelayWindow {
-  private readonly seen = new Map<string, number>();
-  readonly stats: RelayStats = { toNats: 0, toUdp: 0, suppressedRepeat: 0, noTarget: 0 };
-
-  constructor(
-    private readonly windowMs = 30_000,
-    private readonly maxEntries = 200_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** True the first time a digest is offered within the window (it is then remembered). */
-  admit(digest: string): boolean {
-    const t = this.now();
-    const seenAt = this.seen.get(digest);
-    if (seenAt !== undefined && t - seenAt < this.windowMs) {
-      this.stats.suppressedRepeat++;
-      return false;
-    }
-    if (seenAt !== undefined) this.seen.delete(digest);
-    this.seen.set(digest, t);
-    this.evict(t);
-    return true;
-  }
-
-  get size(): number {
-    return this.seen.size;
-  }
-
-  /** Map order is insertion order: the oldest entries come first. */
-  private evict(t: number): void {
-    for (const [d, at] of this.seen) {
-      if (this.seen.size <= this.maxEntries && t - at < this.windowMs) break;
-      this.seen.delete(d);
-    }
-  }
-}

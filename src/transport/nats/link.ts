@@ -1,24 +1,17 @@
 /**
- * The bridge's NATS side in one object, so the bridge only calls into it: the transport made
- * from the config, what egress results publish (the datagrams the pool built: compact ones when
- * it built them for an event, else the legacy one; state events to the state subject), hub
- * relay of ingress results (see nats-relay.ts), the log lines, and the status figures.
+ * The bridge's NATS side in one object: the transport made from the config, the origin tags of
+ * what it receives, the hub relay's window, the log lines and the status figures. What is
+ * published is decided by the bridge's fan-out (src/bridge/fan-out.ts).
  */
-import type { Logger } from '../log.js';
-import { batchItem } from '../pool/batch.js';
-import { EGRESS_SENT, type EgressResult, type IngressResult } from '../pool/tasks.js';
-import type { NatsConfig } from './nats-config.js';
-import { ORIGIN_NATS, ORIGIN_NONE, ORIGIN_UDP, RelayWindow, type RelayStats } from './nats-relay.js';
-import { NatsTransport, type NatsTransportEvent, type NatsTransportStats } from './nats-transport.js';
+import type { Logger } from '../../util/log.js';
+import type { NatsConfig } from '../../config/nats-config.js';
+import { ORIGIN_NATS, ORIGIN_NONE, ORIGIN_UDP } from '../../wire/origin.js';
+import { RelayWindow, type RelayStats } from './relay-window.js';
+import { NatsTransport, type NatsTransportEvent, type NatsTransportStats } from './transport.js';
 
 /** The relay window: a datagram is relayed at most once in this long (as long as the default replay-window). */
 const RELAY_WINDOW_MS = 300_000;
 const RELAY_WINDOW_ENTRIES = 200_000;
-
-/** What a UDP transport must offer for NATS -> UDP relay. */
-export interface UdpSender {
-  send(datagram: Buffer): void;
-}
 
 export interface NatsLinkStats {
   transport: NatsTransportStats;
@@ -64,45 +57,19 @@ export class NatsLink {
     if (name !== null) this.transport.setOwnName(name);
   }
 
-  /** Publishes the datagrams of one egress result. */
-  sendEgress(r: EgressResult): void {
-    const compact = r.compact;
-    let k = 0; // next compact datagram
-    for (let i = 0; i < r.ends.length; i++) {
-      const nCompact = compact?.perEvent[i] ?? 0;
-      if (r.outcome[i] === EGRESS_SENT) {
-        const state = r.state?.[i] === 1;
-        if (nCompact > 0) {
-          for (let j = 0; j < nCompact; j++) this.transport.send(batchItem(compact!, k + j), state);
-        } else {
-          const item = batchItem(r, i);
-          if (item.length > 0) this.transport.send(item, state);
-        }
-      }
-      k += nCompact;
-    }
+  /** Publishes one datagram; `state`: to the state subject (JetStream), else the live one. */
+  publish(datagram: Buffer, state: boolean): void {
+    this.transport.send(datagram, state);
   }
 
-  /** Hub relay: republishes an ingress result's relayable datagrams on the transport they did not come from. */
-  relayIngress(r: IngressResult, udp: UdpSender | null): void {
-    const batch = r.relay;
-    const w = this.window;
-    if (batch === undefined || w === null) return;
-    for (let i = 0; i < batch.ends.length; i++) {
-      if (!w.admit(batch.digests[i]!)) continue;
-      const datagram = batchItem(batch, i);
-      if (batch.origins[i] === ORIGIN_UDP) {
-        this.transport.send(datagram, batch.state[i] === 1);
-        w.stats.toNats++;
-      } else if (batch.origins[i] === ORIGIN_NATS) {
-        if (udp === null) {
-          w.stats.noTarget++;
-          continue;
-        }
-        udp.send(datagram);
-        w.stats.toUdp++;
-      }
-    }
+  /** Hub relay (nats-relay on): true the first time these bytes (by digest) are offered within the window. */
+  admitRelay(digest: string): boolean {
+    return this.window !== null && this.window.admit(digest);
+  }
+
+  /** Counts a relayed datagram, or one that had no transport to go to. */
+  countRelay(what: 'toNats' | 'toUdp' | 'noTarget'): void {
+    if (this.window !== null) this.window.stats[what]++;
   }
 
   stats(): NatsLinkStats {

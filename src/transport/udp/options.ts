@@ -10,7 +10,12 @@ export interface UdpDestination {
   family: 4 | 6;
   /** True for a multicast group: it is also joined, so we receive what peers send to it. */
   multicast: boolean;
+  /** Which wire format this destination takes (default legacy: the C module's). */
+  format?: WireFormat;
 }
+
+/** The C module's datagrams, or the bridge-to-bridge compact format (docs/compact-wire.md). */
+export type WireFormat = 'legacy' | 'compact';
 
 export interface UdpTransportOptions {
   destinations: readonly UdpDestination[];
