@@ -12,8 +12,11 @@ export const RUN_USAGE = `usage: fs-event-multicast run --config FILE [--param v
   FILE is FreeSWITCH's own event_multicast.conf.xml; the bridge's settings are extra <param>s in
   its <settings>, and every param can also be given as a flag, which wins over the file:
 ${PARAM_SPECS.map((p) => `    --${p.display.padEnd(20)} ${p.help} (default ${p.defaultText})`).join('\n')}
-  Secrets: psk and esl-password also come from FS_EVENT_MULTICAST_PSK / FS_EVENT_MULTICAST_ESL_PASSWORD
-  (flags show up in 'ps'). Signals: SIGHUP reloads the file, SIGINT/SIGTERM drain and stop.`;
+  Secrets: psk, esl-password, nats-token and nats-password also come from FS_EVENT_MULTICAST_PSK,
+  FS_EVENT_MULTICAST_ESL_PASSWORD, FS_EVENT_MULTICAST_NATS_TOKEN, FS_EVENT_MULTICAST_NATS_PASSWORD
+  (flags show up in 'ps'). An unknown param, flag or FS_EVENT_MULTICAST_ variable is an error (a typo
+  must not run unencrypted); 'fs-event-multicast check' validates without starting.
+  Signals: SIGHUP reloads the file, SIGINT/SIGTERM drain and stop.`;
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseRunFlags(argv);
