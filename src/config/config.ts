@@ -11,7 +11,7 @@ import { type Bindings, BindingsError, bindingsNotes, bindingsNotices, heartbeat
 import { CONFIG_FLAG } from './flags.js';
 import { readCompactParams } from './compact-params.js';
 import { readNatsConfig, type NatsConfig } from '../net/nats-config.js';
-import { type ParamSpec, PARAM_SPECS, canonicalKey, findParam, nearestParams, paramSpec, unknownEnvProblems, unknownParamProblem } from './params.js';
+import { type ParamSpec, ENV_PREFIX, PARAM_SPECS, canonicalKey, findParam, nearestParams, paramSpec, unknownEnvProblems, unknownParamProblem } from './params.js';
 import { redactUrlCredentials, scrubSecrets } from './redact.js';
 import { didYouMean } from './suggest.js';
 import { Secret } from './secret.js';
@@ -157,7 +157,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const flags = canonicalFlags(input.flags, problems, secrets);
   problems.push(...unknownEnvProblems(input.env));
   for (const [name, value] of Object.entries(input.env)) {
-    if (value !== undefined && name.toUpperCase().startsWith('FS_EVENT_MULTICAST_')) secrets.push(value);
+    if (value !== undefined && name.toUpperCase().startsWith(ENV_PREFIX)) secrets.push(value);
   }
   const file = input.file ?? flags.get(CONFIG_FLAG) ?? null;
   let text = input.xmlText ?? null;
