@@ -367,7 +367,7 @@ export class Bridge {
     return t;
   }
 
-  /** The NATS side (src/net/nats-link.ts): its datagrams take the same ingress path as UDP's. */
+  /** The NATS side (src/transport/nats/link.ts): its datagrams take the same ingress path as UDP's. */
   private createNats(c: Config): NatsLink {
     const link: NatsLink = new NatsLink(c.nats!, this.logger, (datagram, origin) => {
       if (!this.accepting || link !== this.nats) return;

@@ -4,11 +4,13 @@ import { readFileSync } from 'node:fs';
 import { decodeCommand, encodeCommand, UsageError, DECODE_USAGE, ENCODE_USAGE, type Io } from './codec-commands.js';
 import { runCommand, RUN_USAGE } from './run-command.js';
 import { peersCommand, PEERS_USAGE } from './peers-command.js';
+import { checkCommand, CHECK_USAGE } from './check-command.js';
 import { demoCommand, DEMO_USAGE } from './demo-command.js';
 
 const USAGE = `usage: fs-event-multicast <command> [options]
 commands:
   run      run the bridge beside a FreeSWITCH box (--config event_multicast.conf.xml)
+  check    validate a configuration without starting anything; show where traffic goes and every value's source
   demo     two simulated FreeSWITCH boxes and two bridges on loopback (what npm start runs)
   peers    show the running bridge's peers (the C module's multicast_peers)
   bench    bench compare BASE.json NEW.json: gate on benchmark results (npm run bench makes them)
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   decode: { run: decodeCommand, usage: DECODE_USAGE },
   encode: { run: encodeCommand, usage: ENCODE_USAGE },
   run: { run: runCommand, usage: RUN_USAGE },
+  check: { run: checkCommand, usage: CHECK_USAGE },
   peers: { run: peersCommand, usage: PEERS_USAGE },
   demo: { run: demoCommand, usage: DEMO_USAGE },
   bench: { run: benchEntry, usage: 'usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%]' },

@@ -2,7 +2,7 @@
  * `fs-event-multicast run --config event_multicast.conf.xml [--esl-host ...]`: the bridge, until
  * SIGINT/SIGTERM (graceful drain) or a fatal error (exit 1). SIGHUP re-reads the configuration.
  */
-import { ConfigError, loadConfig, parseRunFlags, type Config } from '../config/config.js';
+import { ConfigError, loadConfig, parseRunFlags, type Config, type LoadedConfig } from '../config/config.js';
 import { PARAM_SPECS } from '../config/params.js';
 import { Bridge } from '../bridge/bridge.js';
 import { createLogger } from '../util/log.js';
@@ -12,8 +12,11 @@ export const RUN_USAGE = `usage: fs-event-multicast run --config FILE [--param v
   FILE is FreeSWITCH's own event_multicast.conf.xml; the bridge's settings are extra <param>s in
   its <settings>, and every param can also be given as a flag, which wins over the file:
 ${PARAM_SPECS.map((p) => `    --${p.display.padEnd(20)} ${p.help} (default ${p.defaultText})`).join('\n')}
-  Secrets: psk and esl-password also come from FS_EVENT_MULTICAST_PSK / FS_EVENT_MULTICAST_ESL_PASSWORD
-  (flags show up in 'ps'). Signals: SIGHUP reloads the file, SIGINT/SIGTERM drain and stop.`;
+  Secrets: psk, esl-password, nats-token and nats-password also come from FS_EVENT_MULTICAST_PSK,
+  FS_EVENT_MULTICAST_ESL_PASSWORD, FS_EVENT_MULTICAST_NATS_TOKEN, FS_EVENT_MULTICAST_NATS_PASSWORD
+  (flags show up in 'ps'). An unknown param, flag or FS_EVENT_MULTICAST_ variable is an error (a typo
+  must not run unencrypted); 'fs-event-multicast check' validates without starting.
+  Signals: SIGHUP reloads the file, SIGINT/SIGTERM drain and stop.`;
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseRunFlags(argv);
@@ -23,8 +26,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   }
   if (parsed.errors.length > 0) throw new UsageError(`run: ${parsed.errors.join('; ')}`, RUN_USAGE);
   if (parsed.flags['config'] === undefined) throw new UsageError('run: --config FILE is required (your event_multicast.conf.xml)', RUN_USAGE);
-  const load = (): { config: Config; warnings: string[] } => loadConfig({ flags: parsed.flags, env: io.env });
-  let first: { config: Config; warnings: string[] };
+  const load = (): LoadedConfig => loadConfig({ flags: parsed.flags, env: io.env });
+  let first: LoadedConfig;
   try {
     first = load();
   } catch (e) {
@@ -35,10 +38,15 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const logger = createLogger({ level: first.config.logLevel });
-  for (const w of first.warnings) logger.warn({ config: first.config.file }, w);
+  // Once per load: at start and on every reload.
+  const report = (loaded: LoadedConfig): void => {
+    for (const w of loaded.warnings) logger.warn({ config: loaded.config.file }, w);
+    for (const n of loaded.notices) logger.info({ config: loaded.config.file }, n);
+  };
+  report(first);
   return runBridge(first.config, logger, () => {
     const next = load();
-    for (const w of next.warnings) logger.warn({ config: next.config.file }, w);
+    report(next);
     return next.config;
   });
 }

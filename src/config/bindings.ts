@@ -108,13 +108,48 @@ export function bindingsNotes(b: Bindings): string[] {
     }
   }
   for (const s of b.subclasses) {
-    if (NEVER_SENT_SUBCLASS_SET.has(s)) notes.push(`bindings: subclass '${s}' is never sent (it would loop between peers)`);
+    if (NEVER_SENT_SUBCLASS_SET.has(s) && !MODULE_SUBCLASSES.includes(s)) notes.push(`bindings: subclass '${s}' is never sent (it would loop between peers)`);
   }
   if (b.events.includes('LOG') && !b.all) notes.push('bindings: LOG events are never sent');
   if (b.events.includes('CUSTOM') && b.subclasses.length === 0 && !b.all) {
     notes.push('bindings: CUSTOM without subclass names binds no custom event; list the subclasses after CUSTOM');
   }
   return notes;
+}
+
+/** What the module itself fires; the guide binds `multicast::event` "for the reception". */
+const MODULE_SUBCLASSES: readonly string[] = NEVER_SENT_SUBCLASSES.filter((s) => s.startsWith('multicast::'));
+
+/**
+ * Notes for information only: the module's own subclasses in the bindings do no harm, they are
+ * just never sent (the guide's example binds `multicast::event`, which leaves users wondering).
+ */
+export function bindingsNotices(b: Bindings): string[] {
+  return b.subclasses
+    .filter((s) => MODULE_SUBCLASSES.includes(s))
+    .map(
+      (s) =>
+        `bindings: ${s} in bindings is for reception in the guide; this bridge (like the C module) never sends multicast::* events — it is ignored ` +
+        '(received events reach FreeSWITCH as multicast::event whatever the bindings; ingress-bindings chooses which)',
+    );
+}
+
+/**
+ * The guide's own example binds no HEARTBEAT, and then no box ever sees a peer: peers are
+ * tracked on the HEARTBEATs they receive. Null when HEARTBEAT is bound (or ALL), or nothing is.
+ */
+export function heartbeatWarning(b: Bindings): string | null {
+  if (b.all || b.events.includes('HEARTBEAT') || b.text === '') return null;
+  // The fix: event names first (also those misplaced after CUSTOM), then the real subclasses.
+  const misplaced = b.subclasses.map((s) => canonicalEventName(s)).filter((n): n is string => n !== null);
+  const wanted = new Set([...b.events, ...misplaced]);
+  const events = ['HEARTBEAT', 'RE_SCHEDULE', ...FREESWITCH_EVENT_NAMES.filter((n) => n !== 'CUSTOM' && n !== 'HEARTBEAT' && n !== 'RE_SCHEDULE' && wanted.has(n))];
+  const subclasses = b.subclasses.filter((s) => !NEVER_SENT_SUBCLASS_SET.has(s) && canonicalEventName(s) === null);
+  const fix = [...events, ...(subclasses.length > 0 ? ['CUSTOM', ...subclasses] : [])];
+  return (
+    `bindings: peers will never see this box: HEARTBEAT is not in bindings (their multicast_peers and 'fs-event-multicast peers' say "No multicast peers seen"); ` +
+    `add HEARTBEAT, and RE_SCHEDULE as the guide's users do, before any CUSTOM: bindings "${fix.join(' ')}"`
+  );
 }
 
 /** Sets built once per Bindings object and thread, for the per-event check. */

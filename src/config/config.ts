@@ -7,11 +7,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { type Bindings, BindingsError, bindingsNotes, parseBindings } from './bindings.js';
+import { type Bindings, BindingsError, bindingsNotes, bindingsNotices, heartbeatWarning, parseBindings } from './bindings.js';
 import { CONFIG_FLAG } from './flags.js';
 import { readCompactParams } from './compact-params.js';
 import { readNatsConfig, type NatsConfig } from './nats-config.js';
-import { type ParamSpec, PARAM_SPECS, canonicalKey, findParam, paramSpec } from './params.js';
+import { type ParamSpec, ENV_PREFIX, PARAM_SPECS, canonicalKey, findParam, nearestParams, paramSpec, unknownEnvProblems, unknownParamProblem } from './params.js';
+import { redactUrlCredentials, scrubSecrets } from './redact.js';
+import { didYouMean } from './suggest.js';
 import { Secret } from './secret.js';
 import { readModuleXml, XmlConfigError } from './xml.js';
 
@@ -40,6 +42,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type SecretSource = 'default' | 'file' | 'env' | 'flag';
+/** Where a param's value came from. */
+export type ValueSource = SecretSource;
 
 export interface Config {
   /** The file read, or null when the XML came as text (or there was none). */
@@ -92,7 +96,7 @@ export interface Config {
   readonly udpRcvbufBytes: number;
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
-  /** The NATS transport (nats-servers set), or null: see src/net/nats-config.ts. */
+  /** The NATS transport (nats-servers set), or null: see src/config/nats-config.ts. */
   readonly nats: NatsConfig | null;
 }
 
@@ -103,6 +107,15 @@ export interface LoadConfigInput {
   xmlText?: string;
   flags: Record<string, string | undefined>;
   env: Record<string, string | undefined>;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+  /** Worth knowing but not a problem: logged at info. */
+  notices: string[];
+  /** Where each param's value came from, by canonical key (every param of PARAM_SPECS). */
+  sources: Readonly<Record<string, ValueSource>>;
 }
 
 /** Every problem found, each naming the param, the bad value (never a secret's) and what is allowed. */
@@ -140,11 +153,18 @@ interface RawValue {
   readonly origin: Origin;
 }
 
-export function loadConfig(input: LoadConfigInput): { config: Config; warnings: string[] } {
+export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const problems: string[] = [];
   const warnings: string[] = [];
+  const notices: string[] = [];
+  // Every value that is or may be a secret, to scrub out of every message at the end.
+  const secrets: string[] = [];
 
-  const flags = canonicalFlags(input.flags, problems);
+  const flags = canonicalFlags(input.flags, problems, secrets);
+  problems.push(...unknownEnvProblems(input.env));
+  for (const [name, value] of Object.entries(input.env)) {
+    if (value !== undefined && name.toUpperCase().startsWith(ENV_PREFIX)) secrets.push(value);
+  }
   const file = input.file ?? flags.get(CONFIG_FLAG) ?? null;
   let text = input.xmlText ?? null;
   if (text === null && file !== null) {
@@ -166,13 +186,17 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
       throw e;
     }
     warnings.push(...xml.warnings);
+    problems.push(...xml.problems);
     const seen = new Map<string, number>();
-    for (const { name, value } of xml.params) {
+    for (const { name, value, line } of xml.params) {
       const spec = findParam(name);
       if (spec === undefined) {
-        warnings.push(`unknown param '${name}' ignored; known params: ${PARAM_SPECS.map((p) => p.display).join(', ')}`);
+        // The C module ignores it; a misspelt psk would then run unencrypted.
+        problems.push(unknownParamProblem(name, file ?? 'configuration', line));
+        if (nearestParams(name).some((n) => findParam(n)?.secret === true)) secrets.push(value);
         continue;
       }
+      if (spec.secret) secrets.push(value);
       seen.set(spec.key, (seen.get(spec.key) ?? 0) + 1);
       fileValues.set(spec.key, value); // the last one wins, as in the C module
     }
@@ -198,7 +222,7 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     if (r === null) continue;
     if (r.value.includes('${')) {
       warnings.push(
-        `${spec.display}${spec.secret ? '' : ` '${r.value}'`} uses a FreeSWITCH variable (\${...} or $\${...}); ` +
+        `${spec.display}${spec.redacted ? '' : ` '${r.value}'`} uses a FreeSWITCH variable (\${...} or $\${...}); ` +
           'the bridge does not expand them: write the value itself',
       );
     }
@@ -233,6 +257,9 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     warnings.push('no bindings: no local event will be sent (the C module says "No Event Bindings")');
   }
   const bindings = v.bindings('bindings', bindingsRaw?.value ?? '');
+  const noHeartbeat = heartbeatWarning(bindings);
+  if (noHeartbeat !== null) warnings.push(noHeartbeat);
+  notices.push(...bindingsNotices(bindings));
   const ingressBindings = v.bindings('ingress-bindings', raw('ingress-bindings')?.value ?? 'ALL');
 
   const ttl = v.ttl(raw('ttl'));
@@ -273,7 +300,8 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     warnings.push(`max-event-age ${maxEventAgeSeconds} is below nats-state-max-age ${nats.state.maxAgeSeconds}: state events older than ${maxEventAgeSeconds} s replayed on start are dropped as replay`);
   }
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  const safe = (messages: string[]): string[] => messages.map((m) => scrubSecrets(redactUrlCredentials(m), secrets));
+  if (problems.length > 0) throw new ConfigError(safe(problems));
 
   const config: Config = {
     file,
@@ -313,7 +341,8 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };
-  return { config: deepFreeze(config), warnings };
+  const sources = Object.fromEntries(PARAM_SPECS.map((p) => [p.key, raw(p.key)?.origin ?? 'default'])) as Record<string, ValueSource>;
+  return { config: deepFreeze(config), warnings: safe(warnings), notices: safe(notices), sources: Object.freeze(sources) };
 }
 
 /**
@@ -340,15 +369,18 @@ export function classifyAddress(address: string): Destination | null {
   return null;
 }
 
-function canonicalFlags(flags: Record<string, string | undefined>, problems: string[]): Map<string, string> {
+function canonicalFlags(flags: Record<string, string | undefined>, problems: string[], secrets: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [name, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     const key = canonicalKey(name);
     if (key !== CONFIG_FLAG && findParam(key) === undefined) {
-      problems.push(`unknown flag --${name}`);
+      const near = nearestParams(key);
+      if (near.some((n) => findParam(n)?.secret === true)) secrets.push(value);
+      problems.push(`unknown flag --${name}${didYouMean(near.map((n) => `--${canonicalKey(n)}`))}`);
       continue;
     }
+    if (findParam(key)?.secret === true) secrets.push(value);
     out.set(key, value);
   }
   return out;
@@ -370,7 +402,7 @@ class Validator {
   ) {}
 
   private bad(spec: ParamSpec, value: string, problem: string): void {
-    const shown = spec.secret ? '' : ` '${value}'`;
+    const shown = spec.redacted ? '' : ` '${value}'`;
     this.problems.push(`${spec.display}${shown}: ${problem}`);
   }
 

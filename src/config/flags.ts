@@ -3,6 +3,8 @@
  * (`--esl-host H`, `--source-address A`, `--psk K`...), as `--name value` or `--name=value`.
  */
 import { PARAM_SPECS, canonicalKey, findParam } from './params.js';
+import { quoteName } from './redact.js';
+import { closestNames, didYouMean } from './suggest.js';
 
 export interface RunFlags {
   /** Canonical key (e.g. `esl-host`, `config`) to value; absent flags are absent. */
@@ -44,7 +46,7 @@ export function parseRunFlags(argv: readonly string[]): RunFlags {
     const key = canonicalKey(rawName);
     const known = key === CONFIG_FLAG || findParam(key) !== undefined;
     if (!known) {
-      errors.push(`unknown flag --${rawName}; known flags: ${knownFlagNames().map((n) => `--${n}`).join(' ')}`);
+      errors.push(unknownFlagMessage(rawName));
       continue;
     }
     if (value === undefined) {
@@ -58,4 +60,11 @@ export function parseRunFlags(argv: readonly string[]): RunFlags {
     flags[key] = value;
   }
   return { flags, errors, help };
+}
+
+/** `unknown flag --pks — did you mean --psk?`, or the list of flags when none is close. */
+export function unknownFlagMessage(rawName: string): string {
+  const shown = /^[\w.-]*$/.test(rawName) ? `--${rawName}` : `--${quoteName(rawName)}`;
+  const near = closestNames(canonicalKey(rawName), knownFlagNames()).map((n) => `--${n}`);
+  return `unknown flag ${shown}${didYouMean(near) || `; known flags: ${knownFlagNames().map((n) => `--${n}`).join(' ')}`}`;
 }

@@ -49,7 +49,7 @@ export const NATS_PARAM_SPECS = [
   { key: 'nats-servers', display: 'nats-servers', defaultText: '', help: 'NATS server URLs, comma-separated nats://host:port (several = one cluster); set = the NATS transport runs' },
   { key: 'nats-subject-prefix', display: 'nats-subject-prefix', defaultText: DEFAULT_SUBJECT_PREFIX, help: 'subject prefix of this NATS cluster, e.g. fsem.cluster1 (datagrams go to <prefix>.events.<switchname>)' },
   { key: 'nats-token', display: 'nats-token', secret: true, env: NATS_TOKEN_ENV, defaultText: '', help: 'NATS token authentication' },
-  { key: 'nats-user', display: 'nats-user', defaultText: '', help: 'NATS user (with nats-password)' },
+  { key: 'nats-user', display: 'nats-user', redacted: true, defaultText: '', help: 'NATS user (with nats-password)' },
   { key: 'nats-password', display: 'nats-password', secret: true, env: NATS_PASSWORD_ENV, defaultText: '', help: 'NATS password (with nats-user)' },
   { key: 'nats-creds-file', display: 'nats-creds-file', defaultText: '', help: 'NATS .creds file (JWT and nkey seed), absolute path' },
   { key: 'nats-nkey-seed-file', display: 'nats-nkey-seed-file', defaultText: '', help: 'file holding an NATS nkey seed (SU...), absolute path' },
@@ -84,7 +84,13 @@ export function readNatsConfig(raw: (key: string) => NatsRawValue | null, proble
   }
 
   const servers: string[] = [];
-  for (const entry of serversRaw.value.split(',').map((s) => s.trim())) {
+  // Credentials in a URL: no entry is quoted, since a password may hold a comma and split
+  // across entries.
+  const userInfo = serversRaw.value.includes('@');
+  if (userInfo) {
+    problems.push('nats-servers: credentials in the URL (a user or password before the host) are not allowed: they would be logged; use nats-user with nats-password, or nats-token (the value is not shown)');
+  }
+  for (const entry of userInfo ? [] : serversRaw.value.split(',').map((s) => s.trim())) {
     if (entry === '') continue;
     const p = serverUrlProblem(entry);
     if (p !== null) problems.push(`nats-servers '${entry}': ${p}`);
@@ -165,7 +171,7 @@ function readCredentials(raw: (key: string) => NatsRawValue | null, problems: st
     }
     const name = user.value.trim();
     if (name === '' || /\s/.test(name)) {
-      problems.push(`nats-user '${user.value}': empty or contains white space`);
+      problems.push('nats-user: empty or contains white space (the value is not shown)');
       return { kind: 'none' };
     }
     const s = secretText('nats-password', password);

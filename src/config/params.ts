@@ -4,6 +4,8 @@
  * command-line flag `--name value`. Scripts rely on these names: do not rename them.
  */
 import { NATS_PARAM_SPECS } from './nats-config.js';
+import { quoteName } from './redact.js';
+import { closestNames, didYouMean } from './suggest.js';
 
 export interface ParamSpec {
   /** Canonical key: lower case, words joined by `-`. */
@@ -14,6 +16,8 @@ export interface ParamSpec {
   readonly module: boolean;
   /** Never shown in messages; may also come from `env`. */
   readonly secret: boolean;
+  /** Its value is never quoted in a message nor shown by `check`: every secret, and who logs in (nats-user). */
+  readonly redacted: boolean;
   /** Environment variable that may give it (beats the file, loses to a flag). */
   readonly env?: string;
   /** Default, as text for the docs ('' = none). */
@@ -24,8 +28,8 @@ export interface ParamSpec {
 export const PSK_ENV = 'FS_EVENT_MULTICAST_PSK';
 export const ESL_PASSWORD_ENV = 'FS_EVENT_MULTICAST_ESL_PASSWORD';
 
-const spec = (s: Omit<ParamSpec, 'secret' | 'module'> & Partial<Pick<ParamSpec, 'secret' | 'module'>>): ParamSpec =>
-  Object.freeze({ secret: false, module: false, ...s });
+const spec = (s: Omit<ParamSpec, 'secret' | 'module' | 'redacted'> & Partial<Pick<ParamSpec, 'secret' | 'module' | 'redacted'>>): ParamSpec =>
+  Object.freeze({ secret: false, module: false, redacted: s.secret === true, ...s });
 
 export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   // The C module's params (spec section 1).
@@ -64,7 +68,7 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
   spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),
   spec({ key: 'compact-compress-above', display: 'compact-compress-above', defaultText: '512', help: 'compact messages larger than this many bytes are deflate-compressed (0 = never)' }),
-  // NATS transport beside UDP (src/net/nats-config.ts).
+  // NATS transport beside UDP (src/config/nats-config.ts).
   ...NATS_PARAM_SPECS.map((s) => spec(s)),
 ]);
 
@@ -83,4 +87,39 @@ export function paramSpec(key: string): ParamSpec {
   const p = BY_KEY.get(key);
   if (p === undefined) throw new Error(`internal: no param ${key}`);
   return p;
+}
+
+/** The known params nearest to a misspelt name, as written in the file (`source_address`). */
+export function nearestParams(name: string): string[] {
+  return closestNames(canonicalKey(name), PARAM_SPECS.map((p) => p.key)).map((k) => paramSpec(k).display);
+}
+
+/**
+ * `unknown parameter "pks" in event_multicast.conf.xml line 5 — did you mean "psk"?`: the C
+ * module would ignore it, and a misspelt psk would then run unencrypted.
+ */
+export function unknownParamProblem(name: string, source: string, line: number | null): string {
+  const where = `${source}${line === null ? '' : ` line ${line}`}`;
+  const hint = didYouMean(nearestParams(name).map((n) => `"${n}"`)) || "; it is not a parameter of mod_event_multicast nor of this bridge (see 'fs-event-multicast run --help')";
+  return `unknown parameter ${quoteName(name)} in ${where}${hint}`;
+}
+
+/** The environment variables the bridge reads (all named FS_EVENT_MULTICAST_...). */
+export const ENV_PREFIX = 'FS_EVENT_MULTICAST_';
+export function knownEnvNames(): string[] {
+  return PARAM_SPECS.flatMap((p) => (p.env === undefined ? [] : [p.env]));
+}
+
+/** An FS_EVENT_MULTICAST_ variable the bridge does not read: a typo that would leave a secret unset. */
+export function unknownEnvProblems(env: Record<string, string | undefined>): string[] {
+  const known = knownEnvNames();
+  return Object.keys(env)
+    .filter((n) => n.toUpperCase().startsWith(ENV_PREFIX) && !known.includes(n) && env[n] !== undefined)
+    .sort()
+    .map((n) => {
+      const tail = (v: string) => v.toUpperCase().slice(ENV_PREFIX.length);
+      const near = closestNames(tail(n), known.map(tail)).map((t) => ENV_PREFIX + t);
+      const hint = didYouMean(near) || `; the bridge reads only ${known.join(', ')}`;
+      return `unknown environment variable ${/^\w+$/.test(n) ? n : quoteName(n)}${hint}`;
+    });
 }

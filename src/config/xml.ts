@@ -12,12 +12,20 @@ export interface XmlParam {
   readonly name: string;
   /** The value attribute, entities decoded, NOT trimmed; "" when absent (as FreeSWITCH). */
   readonly value: string;
+  /** 1-based line of the `<param` in the text, for messages (null: not known). */
+  readonly line: number | null;
 }
 
 export interface ModuleXml {
   /** The params in document order; a repeated name appears twice (the last one wins). */
   readonly params: readonly XmlParam[];
   readonly warnings: readonly string[];
+  /**
+   * Mistakes that must stop the load but leave the rest readable, so that every problem is
+   * reported at once: a `<param>` without a name (a misspelt `name` attribute would otherwise
+   * drop a psk silently).
+   */
+  readonly problems: readonly string[];
 }
 
 export class XmlConfigError extends Error {
@@ -44,7 +52,10 @@ const parser = new XMLParser({
   processEntities: true,
   // Every element becomes an array, so repeated and single children look the same.
   isArray: (_name: string, _jpath: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
+  captureMetaData: true, // where each element starts, for the line numbers in messages
+  alwaysCreateTextNode: true, // so that an empty `<param/>` is an object too, with its place
 });
+const METADATA = XMLParser.getMetaDataSymbol() as unknown as symbol;
 
 /**
  * Parses `text` (named `source` in messages) and returns the module's params.
@@ -98,21 +109,48 @@ export function readModuleXml(text: string, source = 'configuration'): ModuleXml
   if (settings.length > 1) warnings.push(`${source}: more than one <settings> element; only the first is read (as FreeSWITCH does)`);
 
   const params: XmlParam[] = [];
+  const problems: string[] = [];
+  const lineOf = lineFinder(text);
   for (const p of children(settings[0]!, 'param')) {
     const name = attr(p, 'name');
+    const line = lineOf(p);
     if (name === undefined || name === '') {
-      warnings.push(`${source}: a <param> without a name attribute was ignored`);
+      // Only attribute names are shown: a value may be a secret.
+      const attrs = Object.keys(p).filter((k) => k.startsWith('@')).map((k) => k.slice(1));
+      const has = attrs.length === 0 ? 'no attributes' : `attributes ${attrs.slice(0, 4).map((a) => JSON.stringify(a.slice(0, 32))).join(', ')}`;
+      problems.push(`${source}${line === null ? '' : `:${line}`}: a <param> without a name attribute (it has ${has}); write <param name="..." value="..."/>`);
       continue;
     }
-    params.push({ name, value: attr(p, 'value') ?? '' });
+    params.push({ name, value: attr(p, 'value') ?? '', line });
   }
-  return { params, warnings };
+  return { params, warnings, problems };
 }
+
+/** The 1-based line where a parsed element starts (the parser records its offset; not for an empty `<x/>`). */
+function lineFinder(text: string): (el: XmlNode) => number | null {
+  const starts: number[] = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (el) => {
+    const at = (el as unknown as Record<symbol, { startIndex?: number } | undefined>)[METADATA]?.startIndex;
+    if (at === undefined) return null;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+/** A line that may hold a secret: a secret param's name (any spelling) or a URL with credentials. */
+const SECRET_LINE = /psk|pks|passw|token|nats[-_]?user|@/i;
 
 /** The validator's message, unless the offending line holds a secret it might quote. */
 function safeDetail(text: string, line: number, msg: string): string {
   const lineText = text.split('\n')[line - 1] ?? '';
-  if (/psk|password/i.test(lineText)) return 'syntax error on a line that holds a secret (details withheld)';
+  if (SECRET_LINE.test(lineText)) return 'syntax error on a line that holds a secret (details withheld)';
   return msg;
 }
 

@@ -342,7 +342,7 @@ export class CodecPool {
     this.egressLane.push(text);
   }
 
-  /** Hub relay: the transport each tagged datagram came from (see src/net/nats-relay.ts). */
+  /** Hub relay: the transport each tagged datagram came from (see src/pool/relay-collector.ts). */
   private readonly origins = new WeakMap<Uint8Array, number>();
   private tagged = 0;
 

@@ -249,7 +249,7 @@ export interface IngressTask extends PackedBatch {
   kind: 'ingress';
   /** Our own switch name: packets it sent are dropped as 'own-packet'. null while unknown. */
   ownName: string | null;
-  /** Hub relay (src/net/nats-relay.ts): per input, the transport it came from (0 = not relayed); absent = relay off. */
+  /** Hub relay (src/pool/relay-collector.ts): per input, the transport it came from (0 = not relayed); absent = relay off. */
   origins?: Uint8Array | null;
 }
 

@@ -6,7 +6,9 @@ import {
   PROBE_SUBCLASS,
   bindingAllows,
   bindingsNotes,
+  bindingsNotices,
   eslSubscription,
+  heartbeatWarning,
   parseBindings,
 } from '../../src/config/bindings.js';
 import { canonicalEventName } from '../../src/config/event-names.js';
@@ -53,7 +55,37 @@ test('after the first CUSTOM every token is a subclass, even CUSTOM and event na
   const notes = bindingsNotes(b);
   assert.ok(notes.some((n) => n.includes("'HEARTBEAT'") && n.includes('subclass')));
   assert.ok(notes.some((n) => n.includes("'CUSTOM'")));
-  assert.ok(notes.some((n) => n.includes('multicast::event') && n.includes('never sent')));
+  // multicast::event is no problem, only worth knowing (info): see the test on the guide's example.
+  assert.ok(!notes.some((n) => n.includes('multicast::event')));
+  assert.ok(bindingsNotices(b).some((n) => n.includes('multicast::event') && n.includes('never sends multicast::* events')));
+});
+
+test("the guide's example (no HEARTBEAT): a warning naming the consequence and the fix, event names before CUSTOM", () => {
+  const b = parseBindings('PRESENCE_IN CUSTOM sofia::register CUSTOM multicast::event');
+  const w = heartbeatWarning(b);
+  assert.ok(w !== null);
+  assert.match(w, /^bindings: peers will never see this box: HEARTBEAT is not in bindings/);
+  assert.match(w, /"No multicast peers seen"/);
+  assert.match(w, /add HEARTBEAT, and RE_SCHEDULE as the guide's users do/);
+  // The suggested bindings keep what was bound, drop the stray CUSTOM and the never-sent subclass.
+  assert.match(w, /bindings "HEARTBEAT RE_SCHEDULE PRESENCE_IN CUSTOM sofia::register"$/);
+  assert.equal(parseBindings('HEARTBEAT RE_SCHEDULE PRESENCE_IN CUSTOM sofia::register').events.includes('HEARTBEAT'), true);
+  // A HEARTBEAT written after CUSTOM is a subclass: still not bound, and the fix moves it.
+  assert.match(heartbeatWarning(parseBindings('CUSTOM sofia::register HEARTBEAT'))!, /bindings "HEARTBEAT RE_SCHEDULE CUSTOM sofia::register"$/);
+  // No warning with HEARTBEAT, with ALL, or with no bindings at all (that has its own warning).
+  for (const ok of ['HEARTBEAT', 'heartbeat CUSTOM x::y', 'ALL', 'SWITCH_EVENT_HEARTBEAT PRESENCE_IN', '']) assert.equal(heartbeatWarning(parseBindings(ok)), null, ok);
+});
+
+test('multicast::event / peerup / peerdown in the bindings: one notice each, at info, saying they are never sent and ignored', () => {
+  const b = parseBindings('HEARTBEAT CUSTOM sofia::register multicast::event multicast::peerup');
+  const notices = bindingsNotices(b);
+  assert.equal(notices.length, 2);
+  assert.match(notices[0]!, /^bindings: multicast::event in bindings is for reception in the guide; this bridge \(like the C module\) never sends multicast::\* events — it is ignored/);
+  assert.match(notices[1]!, /^bindings: multicast::peerup in bindings/);
+  assert.deepEqual(bindingsNotes(b), [], 'not a warning');
+  assert.deepEqual(bindingsNotices(parseBindings('HEARTBEAT CUSTOM sofia::register')), []);
+  // The bridge's own probe subclass stays a warning.
+  assert.ok(bindingsNotes(parseBindings(`HEARTBEAT CUSTOM ${PROBE_SUBCLASS}`)).some((n) => n.includes('never sent')));
 });
 
 test('a CUSTOM event is sent only if its subclass is listed (exact, case-sensitive)', () => {

@@ -14,9 +14,9 @@ test('reads the params of the module element in document order, entities decoded
   </settings>
 </configuration>`);
   assert.deepEqual(params, [
-    { name: 'Address', value: '225.1.1.1' },
-    { name: 'psk', value: ' a&b ' },
-    { name: 'ttl', value: '' },
+    { name: 'Address', value: '225.1.1.1', line: 6 },
+    { name: 'psk', value: ' a&b ', line: 7 },
+    { name: 'ttl', value: '', line: 8 },
   ]);
   assert.deepEqual(warnings, []);
 });
@@ -28,7 +28,7 @@ test('finds the module element inside a bigger FreeSWITCH document', () => {
     <configuration name="event_multicast.conf"><settings><param name="address" value="right"/></settings></configuration>
   </section>
 </document>`);
-  assert.deepEqual(params, [{ name: 'address', value: 'right' }]);
+  assert.deepEqual(params, [{ name: 'address', value: 'right', line: 4 }]);
 });
 
 test('X-PRE-PROCESS lines are ignored with a warning that does not quote their data', () => {
@@ -36,7 +36,7 @@ test('X-PRE-PROCESS lines are ignored with a warning that does not quote their d
   <X-PRE-PROCESS cmd="set" data="secret_thing=hunter2"/>
   <configuration name="event_multicast.conf"><settings><param name="port" value="4242"/></settings></configuration>
 </include>`);
-  assert.deepEqual(params, [{ name: 'port', value: '4242' }]);
+  assert.deepEqual(params, [{ name: 'port', value: '4242', line: 3 }]);
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /X-PRE-PROCESS cmd="set"/);
   assert.doesNotMatch(warnings[0]!, /hunter2/);
@@ -64,8 +64,13 @@ test('a module element without settings is an error', () => {
   assert.throws(() => readModuleXml('<configuration name="event_multicast.conf"/>'), /has no <settings>/);
 });
 
-test('a param without a name is ignored with a warning', () => {
-  const { params, warnings } = readModuleXml('<configuration name="event_multicast.conf"><settings><param value="x"/></settings></configuration>');
+test('a param without a name (a misspelt name attribute) is a problem with its line, naming the attributes, never the value', () => {
+  const { params, problems } = readModuleXml('<configuration name="event_multicast.conf"><settings>\n<param nmae="psk" value="hunter2"/>\n</settings></configuration>', 'x.xml');
   assert.deepEqual(params, []);
-  assert.match(warnings[0]!, /without a name/);
+  assert.deepEqual(problems, ['x.xml:2: a <param> without a name attribute (it has attributes "nmae", "value"); write <param name="..." value="..."/>']);
+});
+
+test('line numbers count CRLF line ends and multi-line elements the way an editor does', () => {
+  const text = '<configuration name="event_multicast.conf">\r\n<settings>\r\n<!-- a\r\ncomment -->\r\n<param\r\n name="port" value="1"/><param name="ttl" value="2"/>\r\n</settings></configuration>';
+  assert.deepEqual(readModuleXml(text).params.map((p) => [p.name, p.line]), [['port', 5], ['ttl', 6]]);
 });

@@ -100,7 +100,11 @@ test('random text mutations of the conf examples: a Config or a ConfigError whos
       seen.error++;
       for (const p of r.problems) {
         assert.ok(p.length > 0);
-        const named = /^configuration:\d+(:\d+)?: malformed XML/.test(p) || /^configuration: (no <configuration|<configuration name=)/.test(p) || NAMES.some((n) => p.toLowerCase().startsWith(n.replace(/_/g, '_')));
+        const named =
+          /^configuration:\d+(:\d+)?: (malformed XML|a <param> without a name attribute)/.test(p) ||
+          /^configuration: (no <configuration|<configuration name=)/.test(p) ||
+          /^unknown parameter "(?:[^"\\]|\\.)*…?" in configuration line \d+( — did you mean "[^"]+"( or "[^"]+")?\?|; it is not a parameter)/.test(p) ||
+          NAMES.some((n) => p.toLowerCase().startsWith(n.replace(/_/g, '_')));
         assert.ok(named, `a problem that names neither a param nor a place: ${p}`);
       }
     }
@@ -130,7 +134,7 @@ test('every bad value of every param is a ConfigError naming the param and sayin
   }
 });
 
-test('bad ttl and loopback are warnings with the default kept (as the C module does); unknown params are warnings naming them', () => {
+test('bad ttl and loopback are warnings with the default kept (as the C module does); unknown params are errors naming the closest known one', () => {
   for (const [key, values] of Object.entries(WARN_VALUES)) {
     for (const value of values) {
       const r = load(withParam(EXAMPLES[0]!, key, value));
@@ -139,5 +143,15 @@ test('bad ttl and loopback are warnings with the default kept (as the C module d
     }
   }
   const r = load(withParam(EXAMPLES[0]!, 'frobnicate', 'yes'));
-  assert.ok(r.ok && r.warnings.some((w) => /unknown param 'frobnicate'/.test(w)));
+  assert.ok(!r.ok && r.problems.some((p) => /^unknown parameter "frobnicate" in configuration line \d+; it is not a parameter/.test(p)));
+  // Every one-letter typo of every param is caught, and the intended param is suggested.
+  const rnd = prng(99);
+  for (const spec of PARAM_SPECS) {
+    const name = spec.display;
+    const at = Math.floor(rnd() * name.length);
+    const typo = name.slice(0, at) + (name[at] === 'x' ? 'q' : 'x') + name.slice(at + 1);
+    const t = load(withParam(EXAMPLES[0]!, typo, 'v'));
+    assert.ok(!t.ok, `${typo} accepted`);
+    if (!t.ok) assert.ok(t.problems.some((p) => p.startsWith(`unknown parameter "${typo}"`) && p.includes(`"${name}"`)), `${typo}: ${JSON.stringify(t.problems)}`);
+  }
 });
