@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { waitFor } from '../support/bridge-harness.js';
 import { natsStats, requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../support/nats-server.js';
 
@@ -29,7 +30,7 @@ test('a satellite started after the registrations catches up from the stream: it
   hq.fs.fire({ name: 'CUSTOM', subclass: 'fixture::live', headers: [['kind', 'not-state']] });
   const nc = await connect({ servers: nats.urls[0]! });
   t.after(() => nc.close());
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   // Wait until the stream holds the 7 state events (published without an ack).
   for (let i = 0; i < 200 && (await jsm.streams.info('FSEM_STATE_fsem_site9')).state.messages < 7; i++) await new Promise((r) => setTimeout(r, 20));
   const info = await jsm.streams.info('FSEM_STATE_fsem_site9');
