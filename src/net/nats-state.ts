@@ -32,7 +32,8 @@ export async function ensureStateStream(nc: NatsConnection, subject: string, sta
     const info = await jsm.streams.info(state.stream);
     const c = info.config;
     if (c.max_age === maxAge && c.subjects.length === 1 && c.subjects[0] === subject) return 'unchanged';
-    await jsm.streams.update(state.stream, { ...c, subjects: [subject], max_age: maxAge });
+    // The client merges this into the stream's current configuration; the rest stays as it is.
+    await jsm.streams.update(state.stream, { subjects: [subject], max_age: maxAge });
     return 'updated';
   } catch (e) {
     if (!isNotFound(e)) throw e;
