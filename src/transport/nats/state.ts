@@ -7,28 +7,38 @@
  * The stream is created when missing, and its age limit and subjects are brought in line with
  * the configuration when they differ (several bridges share one stream per prefix).
  */
-import { DiscardPolicy, nanos, StorageType, type JetStreamManager, type NatsConnection, type StreamConfig } from 'nats';
+import {
+  DiscardPolicy,
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsStateOptions } from '../../config/nats-options.js';
 
 function isNotFound(e: unknown): boolean {
-  const err = e as { code?: string; api_error?: { err_code?: number }; message?: string };
-  return err?.api_error?.err_code === 10059 || err?.code === '404' || /stream not found/i.test(err?.message ?? '');
+  return e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound;
 }
 
 /** Creates or updates the state stream; returns what was done. */
 export async function ensureStateStream(nc: NatsConnection, subject: string, state: NatsStateOptions): Promise<'created' | 'updated' | 'unchanged'> {
-  const jsm: JetStreamManager = await nc.jetstreamManager();
+  const jsm: JetStreamManager = await jetstreamManager(nc);
   const maxAge = nanos(state.maxAgeSeconds * 1000);
   try {
     const info = await jsm.streams.info(state.stream);
     const c = info.config;
     if (c.max_age === maxAge && c.subjects.length === 1 && c.subjects[0] === subject) return 'unchanged';
-    await jsm.streams.update(state.stream, { ...c, subjects: [subject], max_age: maxAge });
+    // The client merges this into the stream's current configuration; the rest stays as it is.
+    await jsm.streams.update(state.stream, { subjects: [subject], max_age: maxAge });
     return 'updated';
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
-  const config: Partial<StreamConfig> = {
+  const config: Partial<StreamConfig> & { name: string } = {
     name: state.stream,
     subjects: [subject],
     max_age: maxAge,
@@ -59,12 +69,12 @@ export async function replayStateStream(
   deliver: (data: Uint8Array, subject: string) => void,
   timeoutMs: number,
 ): Promise<CatchUpResult> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(state.stream);
   const result: CatchUpResult = { read: 0, delivered: 0 };
   if (info.state.messages === 0) return result;
   const lastSeq = info.state.last_seq;
-  const consumer = await nc.jetstream().consumers.get(state.stream);
+  const consumer = await jetstream(nc).consumers.get(state.stream);
   const messages = await consumer.consume({ max_messages: 512 });
   const timer = setTimeout(() => void messages.close(), timeoutMs);
   let timedOut = true;

@@ -24,11 +24,10 @@ import {
   connect,
   credsAuthenticator,
   nkeyAuthenticator,
-  type ConnectionOptions,
   type Msg,
   type NatsConnection,
-  type NatsError,
-} from 'nats';
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
 import {
   natsSubjects,
   resolveNatsTransportOptions,
@@ -36,6 +35,7 @@ import {
   type NatsTransportOptions,
   type ResolvedNatsTransportOptions,
 } from '../../config/nats-options.js';
+import { describeNatsError as describe, isJetStreamMissing, isUnreachable, natsErrorCode } from './errors.js';
 import { ensureStateStream, replayStateStream } from './state.js';
 
 export { NatsOptionsError, type NatsTransportOptions, type NatsCredentials } from '../../config/nats-options.js';
@@ -125,18 +125,6 @@ interface Queued {
   state: boolean;
 }
 
-/** Errors that mean "not there (yet)": keep trying in the background. Anything else (auth) is fatal at start. */
-function isUnreachable(e: unknown): boolean {
-  const code = (e as { code?: string }).code ?? '';
-  return ['CONNECTION_REFUSED', 'TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
-}
-
-function describe(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  const msg = e instanceof Error ? e.message : String(e);
-  return code !== undefined && !msg.includes(code) ? `${code}: ${msg}` : msg;
-}
-
 export class NatsTransport {
   private readonly options: ResolvedNatsTransportOptions;
   private phase: NatsPhase = 'new';
@@ -219,8 +207,7 @@ export class NatsTransport {
     } catch (e) {
       if (!isUnreachable(e)) {
         this.phase = 'closed';
-        const code = (e as NatsError).code;
-        throw new NatsTransportError('connect', `cannot connect to NATS ${this.options.servers.join(', ')}: ${describe(e)}`, code, { cause: e });
+        throw new NatsTransportError('connect', `cannot connect to NATS ${this.options.servers.join(', ')}: ${describe(e)}`, natsErrorCode(e), { cause: e });
       }
       this.lastError = describe(e);
       this.emit({ kind: 'unreachable', message: `NATS ${this.options.servers.join(', ')} unreachable (${this.lastError}); retrying in the background` });
@@ -242,10 +229,10 @@ export class NatsTransport {
     return this.phase === 'closed';
   }
 
-  private connectionOptions(): ConnectionOptions {
+  private connectionOptions(): NodeConnectionOptions {
     const o = this.options;
     const c = o.credentials;
-    const auth: Partial<ConnectionOptions> = {};
+    const auth: Partial<NodeConnectionOptions> = {};
     if (c.kind === 'token') auth.token = c.token.reveal();
     else if (c.kind === 'user') {
       auth.user = c.user;
@@ -280,7 +267,7 @@ export class NatsTransport {
     this.phase = 'connected';
     this.counts.connects++;
     this.server = nc.getServer();
-    const onMessage = (err: NatsError | null, msg: Msg): void => this.onMessage(err, msg);
+    const onMessage = (err: Error | null, msg: Msg): void => this.onMessage(err, msg);
     nc.subscribe(this.subjects.subscribeEvents, { callback: onMessage });
     nc.subscribe(this.subjects.subscribeState, { callback: onMessage });
     void this.watchStatus(nc);
@@ -300,7 +287,8 @@ export class NatsTransport {
         (action) => this.emit({ kind: 'stream', stream: state.stream, action }),
         (e: unknown) => {
           this.lastError = describe(e);
-          throw new NatsTransportError('state', `cannot create or update the JetStream stream ${state.stream}: ${describe(e)} (is JetStream enabled on the server?)`, undefined, { cause: e });
+          const hint = isJetStreamMissing(e) ? '' : ' (is JetStream enabled on the server?)';
+          throw new NatsTransportError('state', `cannot create or update the JetStream stream ${state.stream}: ${describe(e)}${hint}`, natsErrorCode(e), { cause: e });
         },
       );
       this.streamReady.catch(() => undefined); // reported by the catch-up
@@ -319,7 +307,7 @@ export class NatsTransport {
         this.dropped.unconfirmedAtDisconnect += unconfirmed;
         this.confirmedBytes = this.sentBytes;
         this.confirmedMsgs = this.sentMsgs;
-        this.emit({ kind: 'disconnected', server: this.server ?? String(s.data), unconfirmed });
+        this.emit({ kind: 'disconnected', server: this.server ?? s.server, unconfirmed });
         this.server = null;
       } else if (s.type === 'reconnect') {
         // The client re-sent its subscriptions on reconnecting; one round trip makes sure the
@@ -338,7 +326,7 @@ export class NatsTransport {
           reconnected();
         });
       } else if (s.type === 'error') {
-        this.lastError = String(s.data);
+        this.lastError = describe(s.error);
         this.emit({ kind: 'error', message: `NATS: ${this.lastError}` });
       }
     }
@@ -351,7 +339,7 @@ export class NatsTransport {
   // ---------------------------------------------------------------------------------------------
   // Receive
 
-  private onMessage(err: NatsError | null, msg: Msg): void {
+  private onMessage(err: Error | null, msg: Msg): void {
     if (err !== null) {
       this.lastError = describe(err);
       return;
