@@ -11,6 +11,7 @@
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { packBatch } from './batch.js';
+import { Fifo } from '../util/fifo.js';
 import {
   createCodecState,
   runEgress,
@@ -70,15 +71,14 @@ const SAMPLE_MASK = 63;
 
 /** One direction: a queue, a batcher, an ordered completion stage. */
 class Lane<Task extends { kind: string }, Result> {
-  private readonly queue: Uint8Array[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Uint8Array>();
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private nextSeq = 0;
   private deliverSeq = 0;
   private readonly done = new Map<number, { result: Result | null; error: unknown; first: number; count: number }>();
-  /** Items ever pushed, and the push index of queue[head] (both count dropped items too). */
+  /** Items ever pushed, and the push index of the oldest queued item (both count dropped items too). */
   private pushed = 0;
   private headIndex = 0;
   /** Sampled items still queued or in flight: flat pairs [push index, queued at ms], oldest first. */
@@ -101,15 +101,15 @@ class Lane<Task extends { kind: string }, Result> {
   ) {}
 
   push(item: Uint8Array): void {
-    if (this.queue.length - this.head >= this.maxQueued) {
-      this.head++; // drop the oldest: fresh events matter more than stale ones
+    if (this.queue.length >= this.maxQueued) {
+      this.queue.shift(); // drop the oldest: fresh events matter more than stale ones
       this.headIndex++;
       this.stats.droppedQueueFull++;
       if (this.samples.length > 0 && this.samples[0]! < this.headIndex) this.samples.splice(0, 2);
     }
     if ((this.pushed++ & SAMPLE_MASK) === 0) this.samples.push(this.pushed - 1, performance.now());
     this.queue.push(item);
-    if (this.timer !== null && this.queue.length - this.head >= this.maxBatch) {
+    if (this.timer !== null && this.queue.length >= this.maxBatch) {
       // The batch filled while waiting: no reason to wait longer.
       clearTimeout(this.timer);
       this.timer = null;
@@ -126,28 +126,18 @@ class Lane<Task extends { kind: string }, Result> {
       this.scheduled = false;
       this.pump();
     };
-    if (this.delayMs > 0 && this.queue.length - this.head < this.maxBatch) this.timer = setTimeout(fire, this.delayMs);
+    if (this.delayMs > 0 && this.queue.length < this.maxBatch) this.timer = setTimeout(fire, this.delayMs);
     else setImmediate(fire);
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
-      const end = Math.min(this.queue.length, this.head + this.maxBatch);
-      const items = this.queue.slice(this.head, end);
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const items = this.queue.take(this.maxBatch);
       const first = this.headIndex;
-      this.headIndex += end - this.head;
-      this.head = end;
-      if (this.head > 4096 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
+      this.headIndex += items.length;
       this.dispatch(items, first);
     }
-    if (this.head === this.queue.length && this.head > 0) {
-      this.queue.length = 0;
-      this.head = 0;
-    }
-    this.stats.queued = this.queue.length - this.head;
+    this.stats.queued = this.queue.length;
     this.stats.inFlight = this.inFlight;
     this.checkIdle();
   }
@@ -209,7 +199,7 @@ class Lane<Task extends { kind: string }, Result> {
   }
 
   private checkIdle(): void {
-    if (this.inFlight === 0 && this.head === this.queue.length && this.idleWaiters.length > 0) {
+    if (this.inFlight === 0 && this.queue.length === 0 && this.idleWaiters.length > 0) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const f of w) f();
@@ -218,21 +208,19 @@ class Lane<Task extends { kind: string }, Result> {
 
   /** Items waiting for a batch. */
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Drops every queued item (not the ones in flight); returns how many. */
   discardQueued(): number {
-    const n = this.queue.length - this.head;
+    const n = this.queue.clear();
     this.headIndex += n;
-    this.queue.length = 0;
-    this.head = 0;
     return n;
   }
 
   /** Resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (this.inFlight === 0 && this.head === this.queue.length) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }
