@@ -122,6 +122,8 @@ export class Bridge {
   private readPause: { source: EslEventSource; timer: NodeJS.Timeout } | null = null;
   /** FreeSWITCH's local_ip_v4 / local_ip_v6, learned after connecting. */
   private ownAddresses: string[] = [];
+  /** Whether FreeSWITCH has mod_event_multicast loaded (asked on every connect); null = not known. */
+  private cModuleLoaded: boolean | null = null;
   private stopped = false;
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
@@ -202,6 +204,7 @@ export class Bridge {
       peersJson: () => this.peersJson(),
       status: () => this.statusJson(),
       healthy: () => this.source.connected,
+      problems: () => this.healthProblems(),
     });
     this.peerTimer = setInterval(() => this.expirePeers(), Math.min(5000, Math.max(250, (c.peerTimeoutSeconds * 1000) / 4)));
     this.peerTimer.unref();
@@ -293,7 +296,7 @@ export class Bridge {
   }
 
   private eslEndpoint(c: Config) {
-    return { host: c.esl.host, port: c.esl.port, password: c.esl.password.reveal(), logger: this.logger };
+    return { host: c.esl.host, port: c.esl.port, password: c.esl.password.reveal(), logger: this.logger, replyTimeoutMs: c.eslReplyTimeoutSeconds * 1000 };
   }
 
   private createSource(c: Config): EslEventSource {
@@ -304,10 +307,8 @@ export class Bridge {
       onSwitchName: (name) => this.learnName(name),
       onFatal: (e) => this.fatal(e),
       onConnectionChange: (up) => {
-        if (up) {
-          this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH');
-          void this.learnOwnAddresses(source);
-        } else this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting');
+        // The connection logs its own ups and downs (rate-limited); nothing more here.
+        if (up) void this.learnFromFreeSwitch(source);
         const h = this.handover;
         if (up && h !== null && source === h.next) {
           clearTimeout(h.timer);
@@ -351,6 +352,40 @@ export class Bridge {
     }
     this.passOn(texts);
     h.lastOld = texts[texts.length - 1] ?? h.lastOld;
+  }
+
+  /** On every (re)connect: what FreeSWITCH says about itself (asked with `api`, see learnOwnAddresses). */
+  private async learnFromFreeSwitch(source: EslEventSource): Promise<void> {
+    await this.learnOwnAddresses(source);
+    await this.checkCModule(source);
+  }
+
+  /**
+   * mod_event_multicast loaded beside the bridge: both send every event, so every event goes out
+   * twice, and both fire what they receive. Asked like the address probes (`api`), so the API
+   * event FreeSWITCH raises for it is treated the same way.
+   */
+  private async checkCModule(source: EslEventSource): Promise<void> {
+    let answer: string;
+    try {
+      answer = (await source.api('module_exists mod_event_multicast')).trim();
+    } catch {
+      return; // not connected any more: the next connection asks again
+    }
+    const loaded = answer === 'true' ? true : answer === 'false' ? false : null;
+    const before = this.cModuleLoaded;
+    this.cModuleLoaded = loaded;
+    if (loaded === true) {
+      this.logger.warn(
+        { esl: 'events', module: 'mod_event_multicast' },
+        'mod_event_multicast is loaded in FreeSWITCH: it and this bridge both send every event (every event goes out twice) and both fire what peers send. ' +
+          'Unload it (fs_cli -x "unload mod_event_multicast") and remove <load module="mod_event_multicast"/> from modules.conf.xml',
+      );
+    } else if (loaded === false && before === true) {
+      this.logger.info({ esl: 'events', module: 'mod_event_multicast' }, 'mod_event_multicast is no longer loaded in FreeSWITCH');
+    } else if (loaded === null) {
+      this.logger.debug({ esl: 'events', answer: answer.slice(0, 120) }, 'could not tell whether mod_event_multicast is loaded');
+    }
   }
 
   /**
@@ -641,9 +676,21 @@ export class Bridge {
     };
   }
 
+  /** What /healthz reports: one line per thing that is wrong now (empty when all works). */
+  healthProblems(): string[] {
+    const out: string[] = [];
+    const events = this.source.problem;
+    if (events !== null) out.push(`events: ${events}`);
+    out.push(...this.injector.problems());
+    return out;
+  }
+
   statusJson(): unknown {
     return {
       switchname: this.switchname,
+      // Both sending every event is the usual cause of "every event arrives twice".
+      freeswitch: { modEventMulticastLoaded: this.cModuleLoaded },
+      health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),
       counters: this.counters,
       pool: this.pool.stats(),

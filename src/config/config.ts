@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { type Bindings, BindingsError, bindingsNotes, parseBindings } from './bindings.js';
 import { CONFIG_FLAG } from './flags.js';
 import { readCompactParams } from './compact-params.js';
@@ -86,6 +87,14 @@ export interface Config {
   readonly replayWindowSeconds: number;
   /** Received events older than this (Event-Date-Timestamp) are dropped as replay; 0 = off. */
   readonly maxEventAgeSeconds: number;
+  /** With maxEventAgeSeconds: how far ahead of our clock a timestamp may be before the event is dropped as future-dated. */
+  readonly maxClockSkewSeconds: number;
+  /** With maxEventAgeSeconds: events without Event-Date-Timestamp are dropped (counted no-timestamp) or accepted. */
+  readonly undatedEvents: 'drop' | 'accept';
+  /** Where replay state is kept across restarts (PSK mode), or null (not kept); `origin` says why. */
+  readonly replayState: { readonly file: string | null; readonly origin: string };
+  /** Seconds commands may wait for FreeSWITCH's reply before the connection is recycled. */
+  readonly eslReplyTimeoutSeconds: number;
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
   /** The NATS transport (nats-servers set), or null: see src/net/nats-config.ts. */
@@ -123,6 +132,8 @@ const LIMITS = {
   'max-header-bytes': [16, 65507, 65507],
   'replay-window': [0, 86400, 300],
   'max-event-age': [0, 86400, 0],
+  'max-clock-skew': [0, 86400, 60],
+  'esl-reply-timeout': [1, 3600, 5],
 } as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;
@@ -257,6 +268,10 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const maxHeaderBytes = v.integer('max-header-bytes', raw('max-header-bytes'));
   const replayWindowSeconds = v.integer('replay-window', raw('replay-window'));
   const maxEventAgeSeconds = v.integer('max-event-age', raw('max-event-age'));
+  const maxClockSkewSeconds = v.integer('max-clock-skew', raw('max-clock-skew'));
+  const undatedEvents = v.choice('max-event-age-undated', raw('max-event-age-undated'), ['drop', 'accept'] as const, 'drop');
+  const replayState = v.replayStateFile(raw('replay-state-file'), input.env);
+  const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
     warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
   }
@@ -300,6 +315,10 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
     maxHeaderBytes,
     replayWindowSeconds,
     maxEventAgeSeconds,
+    maxClockSkewSeconds,
+    undatedEvents,
+    replayState,
+    eslReplyTimeoutSeconds,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };
@@ -592,6 +611,34 @@ class Validator {
       this.warnings.push(`multicast-interface ${t} is set but no destination is IPv4 multicast; it has no effect`);
     }
     return t;
+  }
+
+  choice<T extends string>(key: string, r: RawValue | null, allowed: readonly T[], fallback: T): T {
+    if (r === null) return fallback;
+    const t = r.value.trim().toLowerCase();
+    const found = allowed.find((a) => a === t);
+    if (found !== undefined) return found;
+    this.bad(paramSpec(key), r.value, `allowed: ${allowed.join(' or ')} (default ${fallback})`);
+    return fallback;
+  }
+
+  /**
+   * `auto` (the default) keeps the state in systemd's StateDirectory when the unit has one
+   * ($STATE_DIRECTORY), else nowhere: the bridge never guesses a writable place of its own.
+   */
+  replayStateFile(r: RawValue | null, env: Record<string, string | undefined>): { file: string | null; origin: string } {
+    const t = r === null ? 'auto' : r.value.trim();
+    if (['off', 'none', 'no', 'false'].includes(t.toLowerCase())) return { file: null, origin: 'off' };
+    if (t.toLowerCase() === 'auto') {
+      const dir = (env['STATE_DIRECTORY'] ?? '').split(':')[0]!.trim();
+      if (dir.startsWith('/')) return { file: join(dir, 'replay-state'), origin: 'auto: $STATE_DIRECTORY' };
+      return { file: null, origin: 'auto: $STATE_DIRECTORY is not set' };
+    }
+    if (!t.startsWith('/') || /[\0\r\n]/.test(t) || t.endsWith('/')) {
+      this.bad(paramSpec('replay-state-file'), r!.value, 'allowed: an absolute file path (its directory must exist), auto, or off');
+      return { file: null, origin: 'off' };
+    }
+    return { file: t, origin: r!.origin };
   }
 
   logLevel(r: RawValue | null): LogLevel {

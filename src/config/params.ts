@@ -44,6 +44,7 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'workers', display: 'workers', defaultText: 'auto', help: 'codec/crypto worker threads: 0 (main thread) .. 64, or auto' }),
   spec({ key: 'status-listen', display: 'status-listen', defaultText: '127.0.0.1:8088', help: 'status endpoint: host:port, [ipv6]:port, an absolute unix socket path, or off' }),
   spec({ key: 'switchname', display: 'switchname', defaultText: '', help: 'Multicast-Sender name (default: the name FreeSWITCH reports)' }),
+  spec({ key: 'esl-reply-timeout', display: 'esl-reply-timeout', defaultText: '5', help: 'seconds FreeSWITCH may leave waiting commands unanswered before the connection is closed and opened again, unanswered sendevents requeued (1..3600)' }),
   spec({ key: 'injectors', display: 'injectors', defaultText: '2', help: 'event socket connections used for sendevent (1..64); FreeSWITCH serves each on one core: more than its cores is slower' }),
   spec({ key: 'lean-sendevent', display: 'lean-sendevent', defaultText: 'yes', help: 'leave out of each sendevent what no consumer reads (Orig-Event-Date-Local/-GMT, Orig-Event-Calling-*; yes/no): FreeSWITCH spends ~1 us CPU per command byte' }),
   spec({ key: 'peer-timeout', display: 'peer-timeout', defaultText: '60', help: 'seconds without a HEARTBEAT before a peer is down (1..86400)' }),
@@ -58,6 +59,9 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-header-bytes', display: 'max-header-bytes', defaultText: '65507', help: 'longest header line accepted in a received event, bytes (16..65507); longer: dropped as header-too-large' }),
   spec({ key: 'replay-window', display: 'replay-window', defaultText: '300', help: 'PSK mode: seconds a received packet is remembered to drop repeats as replay (0 = off, 1..86400)' }),
   spec({ key: 'max-event-age', display: 'max-event-age', defaultText: '0', help: 'drop received events whose Event-Date-Timestamp is older than this many seconds, as replay (0 = off, 1..86400; needs synchronized clocks)' }),
+  spec({ key: 'max-clock-skew', display: 'max-clock-skew', defaultText: '60', help: 'with max-event-age: seconds an Event-Date-Timestamp may be ahead of this clock; further ahead is dropped as future-dated (0..86400)' }),
+  spec({ key: 'max-event-age-undated', display: 'max-event-age-undated', defaultText: 'drop', help: 'with max-event-age: what to do with a received event without Event-Date-Timestamp (drop, counted no-timestamp; or accept)' }),
+  spec({ key: 'replay-state-file', display: 'replay-state-file', defaultText: 'auto', help: 'PSK mode: file that keeps replay protection across restarts (an absolute path; auto = $STATE_DIRECTORY/replay-state when systemd sets it, else off; off)' }),
   // Compact wire format between bridges (docs/compact-wire.md).
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
   spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),

@@ -1,7 +1,8 @@
 /**
  * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /peers` answers the C
  * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
- * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected (503 otherwise).
+ * queue depth as JSON, `/healthz` 200 `ok` when FreeSWITCH is connected and nothing is wrong,
+ * else 503 with one line per problem (e.g. `injector#1: no reply to sendevent for 5 s`).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
@@ -12,6 +13,8 @@ export interface StatusSource {
   peersJson(): unknown;
   status(): unknown;
   healthy(): boolean;
+  /** What is wrong now, one line each (empty when all is well); any makes /healthz 503. */
+  problems?(): string[];
 }
 
 export class StatusServer {
@@ -34,7 +37,11 @@ export class StatusServer {
         if (url === '/peers') return send(200, 'text/plain; charset=utf-8', source.peersText());
         if (url === '/peers.json') return send(200, 'application/json', JSON.stringify(source.peersJson()) + '\n');
         if (url === '/status' || url === '/metrics') return send(200, 'application/json', JSON.stringify(source.status()) + '\n');
-        if (url === '/healthz') return send(source.healthy() ? 200 : 503, 'text/plain', source.healthy() ? 'ok\n' : 'FreeSWITCH not connected\n');
+        if (url === '/healthz') {
+          const problems = source.problems?.() ?? [];
+          if (source.healthy() && problems.length === 0) return send(200, 'text/plain', 'ok\n');
+          return send(503, 'text/plain; charset=utf-8', (problems.length > 0 ? problems : ['FreeSWITCH not connected']).join('\n') + '\n');
+        }
         return send(404, 'text/plain', 'not found: try /peers, /peers.json, /status, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);

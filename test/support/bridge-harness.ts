@@ -151,6 +151,8 @@ export interface SideOptions {
   noWaitReady?: boolean;
   /** Fake FreeSWITCH option: serve commands at FreeSWITCH's event-socket cost (src/testing/cost-model.ts). */
   fsCostModel?: CostModelOptions | true;
+  /** Fake FreeSWITCH option: modules `api module_exists` answers true for. */
+  fsLoadedModules?: string[];
 }
 
 interface EslStatus {
@@ -183,6 +185,7 @@ export class BridgeSide {
       ...(options.keepSendevents !== undefined ? { keepSendevents: options.keepSendevents } : {}),
       ...(options.fsIpv4 !== undefined ? { ipv4: options.fsIpv4 } : {}),
       ...(options.fsCostModel !== undefined ? { costModel: options.fsCostModel } : {}),
+      ...(options.fsLoadedModules !== undefined ? { loadedModules: options.fsLoadedModules } : {}),
     });
     const side = new BridgeSide(
       options.switchname,
