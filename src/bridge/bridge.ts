@@ -40,6 +40,8 @@ import { ReplayGuard } from '../wire/replay.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
+import { ReplayStore } from './replay-store.js';
+import type { ReplayState } from '../wire/replay-state.js';
 import type { Logger } from '../log.js';
 
 export interface BridgeOptions {
@@ -51,6 +53,8 @@ export interface BridgeOptions {
   onFatal?: (error: Error) => void;
   /** Epoch ms; tests drive peer timeouts with it. */
   now?: () => number;
+  /** How often changed replay state is written to replay-state-file (default 5000 ms). */
+  replaySaveIntervalMs?: number;
 }
 
 /**
@@ -65,6 +69,8 @@ export function autoWorkers(cores = cpus().length): number {
 }
 
 const LOG_INTERVAL_MS = 10_000;
+/** Changed replay state is written this often; a crash loses at most this much of it. */
+const REPLAY_SAVE_INTERVAL_MS = 5_000;
 /** Egress queue depths (events) at which the event socket is paused and resumed. */
 const EGRESS_PAUSE_AT = 8192;
 const EGRESS_RESUME_AT = 2048;
@@ -114,6 +120,11 @@ export class Bridge {
   private replay: ReplayGuard | null;
   /** Compact wire format: replay windows, reassembly and counts; kept across reloads. */
   private readonly compact = new CompactLink();
+  /** replay-state-file: replay memory kept across restarts; null when not configured. */
+  private replayStore: ReplayStore | null = null;
+  private replayTimer: NodeJS.Timeout | null = null;
+  /** Replay checks done when the state was last written (nothing new: no write). */
+  private replaySavedVersion = -1;
   /** Per transport: how many of its destinations (the first ones) take the legacy format. */
   private readonly legacyCount = new WeakMap<UdpTransport, number>();
   private peerTimer: NodeJS.Timeout | null = null;
@@ -153,6 +164,7 @@ export class Bridge {
     this.stopped = true;
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
     // Fields are unset when the step that makes them was not reached.
     await this.source?.close();
     await this.injector?.close(0);
@@ -184,6 +196,7 @@ export class Bridge {
 
   private async startAll(): Promise<void> {
     const c = this.config;
+    await this.loadReplayState(c);
     this.pool = this.createPool(c);
     if (udpWanted(c)) {
       const t = (this.transport = this.createTransport(c));
@@ -223,6 +236,67 @@ export class Bridge {
     );
   }
 
+  /**
+   * Replay protection across restarts: takes over what the last run had seen (before any packet
+   * of this run), proves the file can be written (a configured file that cannot be is a start
+   * error, not a silent loss of protection), then writes changes every few seconds and at stop.
+   */
+  private async loadReplayState(c: Config): Promise<void> {
+    const file = c.psk === null ? null : c.replayState.file; // plain mode has no replay protection to keep
+    if (file === null) {
+      if (c.psk !== null && c.replayWindowSeconds > 0 && c.replayState.origin !== 'off') {
+        this.logger.warn(
+          { replayStateFile: c.replayState.origin },
+          'replay protection is kept in memory only: after a restart, a packet captured before it can be replayed once (within replay-window); set replay-state-file to a file path',
+        );
+      }
+      return;
+    }
+    const store = new ReplayStore(file);
+    const r = await store.load();
+    const now = this.now();
+    if (r.kind === 'loaded') {
+      const keys = r.state.legacy !== null && this.replay !== null ? this.replay.restore(r.state.legacy, now) : 0;
+      const senders = c.psk !== null ? this.compact.receiver.tracker.restore(r.state.compact) : 0;
+      store.noteLoaded(keys, senders, r.state.savedAtMs);
+      this.logger.info({ replayStateFile: file, keys, compactSenders: senders, savedSecondsAgo: Math.round((now - r.state.savedAtMs) / 1000) }, 'replay state taken over from the last run');
+    } else if (r.kind === 'refused') {
+      this.logger.warn({ replayStateFile: file, why: r.why }, 'replay state file not used; starting with empty replay memory');
+    } else {
+      this.logger.info({ replayStateFile: file }, 'no replay state file yet; it is written from now on');
+    }
+    await store.save(() => this.replayState()); // throws a clear error when the file cannot be written
+    this.replayStore = store;
+    this.replaySavedVersion = this.replayVersion();
+    const every = this.options.replaySaveIntervalMs ?? REPLAY_SAVE_INTERVAL_MS;
+    this.replayTimer = setInterval(() => void this.saveReplayState(false), every);
+    this.replayTimer.unref();
+  }
+
+  private replayState(): ReplayState {
+    const now = this.now();
+    return { savedAtMs: now, legacy: this.replay?.snapshot() ?? null, compact: this.compact.receiver.tracker.snapshot(now) };
+  }
+
+  /** Grows with every replay check: unchanged means nothing new to write. */
+  private replayVersion(): number {
+    return (this.replay?.stats().checked ?? 0) + this.compact.receiver.stats().accepted;
+  }
+
+  private async saveReplayState(final: boolean): Promise<void> {
+    const store = this.replayStore;
+    if (store === null) return;
+    const version = this.replayVersion();
+    if (!final && version === this.replaySavedVersion) return;
+    try {
+      await store.save(() => this.replayState());
+      this.replaySavedVersion = version;
+      if (final) this.logger.info({ replayStateFile: store.file, bytes: store.stats.lastSavedBytes }, 'replay state written');
+    } catch (e) {
+      this.warnRateLimited('replay-state', { err: (e as Error).message }, 'could not write the replay state; replay protection after a restart is weaker until it works again');
+    }
+  }
+
   private settingsOf(c: Config): CodecSettings {
     return {
       psk: c.psk === null ? null : c.psk.reveal(),
@@ -231,6 +305,8 @@ export class Bridge {
       maxDatagram: c.maxDatagram,
       limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
       maxEventAgeMs: c.maxEventAgeSeconds * 1000,
+      maxClockSkewMs: c.maxClockSkewSeconds * 1000,
+      undatedEvents: c.undatedEvents,
       stateBindings: c.nats?.state?.events ?? null,
       leanSendevent: c.leanSendevent,
       compact: {
@@ -575,6 +651,13 @@ export class Bridge {
     get lean() {
       return b.config.leanSendevent;
     },
+    get age() {
+      const c = b.config;
+      return { maxAgeMs: c.maxEventAgeSeconds * 1000, maxSkewMs: c.maxClockSkewSeconds * 1000, undated: c.undatedEvents };
+    },
+    get nowMs() {
+      return b.now();
+    },
   }))(this);
 
   /** A compact datagram's replay window and reassembly (compact-link.ts); true when that settled the item. */
@@ -699,6 +782,7 @@ export class Bridge {
       nats: this.nats?.stats() ?? null,
       compact: this.compact.stats(),
       replay: this.replay?.stats() ?? null,
+      replayState: this.replayStore === null ? { file: null, why: this.config.replayState.origin } : this.replayStore.stats,
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
@@ -754,7 +838,7 @@ export class Bridge {
       }
       if (
         secretChanged(old.psk, next.psk) ||
-        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
+        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.maxClockSkewSeconds, c.undatedEvents, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
       ) {
         const oldPool = this.pool;
         this.pool = this.createPool(next);
@@ -815,6 +899,8 @@ export class Bridge {
       new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
     ]);
     if (!drained) this.logger.warn({ pool: this.pool.stats() }, 'stop: the pool did not drain in time');
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
+    await this.saveReplayState(true);
     await this.injector.close(drainMs);
     await this.transport?.close();
     await this.nats?.close();

@@ -272,6 +272,12 @@ export function loadConfig(input: LoadConfigInput): { config: Config; warnings: 
   const undatedEvents = v.choice('max-event-age-undated', raw('max-event-age-undated'), ['drop', 'accept'] as const, 'drop');
   const replayState = v.replayStateFile(raw('replay-state-file'), input.env);
   const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
+  if (raw('replay-state-file') !== null && replayState.file !== null && pskRaw === null) {
+    warnings.push('replay-state-file has no effect without a psk: there is no replay protection to keep');
+  }
+  if (maxEventAgeSeconds === 0 && (raw('max-clock-skew') !== null || raw('max-event-age-undated') !== null)) {
+    warnings.push('max-clock-skew and max-event-age-undated only apply with max-event-age set');
+  }
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
     warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
   }

@@ -32,6 +32,8 @@ export const DROP_REASONS = [
   'own-packet', // our own datagram came back (multicast loopback, unicast echo)
   'filtered', // not in ingress-bindings
   'replay', // a PSK packet's UUID was seen before within the replay window
+  'future-dated', // max-event-age: Event-Date-Timestamp further ahead of our clock than max-clock-skew
+  'no-timestamp', // max-event-age: no Event-Date-Timestamp (max-event-age-undated drop)
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

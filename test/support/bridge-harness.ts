@@ -153,6 +153,8 @@ export interface SideOptions {
   fsCostModel?: CostModelOptions | true;
   /** Fake FreeSWITCH option: modules `api module_exists` answers true for. */
   fsLoadedModules?: string[];
+  /** Bridge option: how often changed replay state is written (ms). */
+  replaySaveIntervalMs?: number;
 }
 
 interface EslStatus {
@@ -201,6 +203,7 @@ export class BridgeSide {
       reloadConfig: () => side.loadConfig(),
       onFatal: (e) => side.fatals.push(e),
       ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.replaySaveIntervalMs !== undefined ? { replaySaveIntervalMs: options.replaySaveIntervalMs } : {}),
     });
     if (options.noWaitReady !== true) await side.waitReady();
     return side;
