@@ -125,6 +125,7 @@ export class Bridge {
   private replayTimer: NodeJS.Timeout | null = null;
   /** Replay checks done when the state was last written (nothing new: no write). */
   private replaySavedVersion = -1;
+  private replayNextSaveAt = 0;
   /** Per transport: how many of its destinations (the first ones) take the legacy format. */
   private readonly legacyCount = new WeakMap<UdpTransport, number>();
   private peerTimer: NodeJS.Timeout | null = null;
@@ -287,9 +288,12 @@ export class Bridge {
     const store = this.replayStore;
     if (store === null) return;
     const version = this.replayVersion();
-    if (!final && version === this.replaySavedVersion) return;
+    if (!final && (version === this.replaySavedVersion || Date.now() < this.replayNextSaveAt)) return;
     try {
+      const started = Date.now();
       await store.save(() => this.replayState());
+      // Encoding a million keys takes ~100 ms of this thread: never spend more than ~5% of it on saving.
+      this.replayNextSaveAt = Date.now() + 20 * (Date.now() - started);
       this.replaySavedVersion = version;
       if (final) this.logger.info({ replayStateFile: store.file, bytes: store.stats.lastSavedBytes }, 'replay state written');
     } catch (e) {
