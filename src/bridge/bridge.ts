@@ -35,12 +35,13 @@ import {
 import { newCounters, type Counters } from '../status/counters.js';
 import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
-import { DROP_REASONS } from '../wire/types.js';
+import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { ReplayGuard } from '../wire/replay.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { ReplayStore } from './replay-store.js';
+import { mismatchKindOf, PskMismatchReport } from './psk-mismatch.js';
 import type { ReplayState } from '../wire/replay-state.js';
 import type { Logger } from '../log.js';
 
@@ -120,6 +121,8 @@ export class Bridge {
   private replay: ReplayGuard | null;
   /** Compact wire format: replay windows, reassembly and counts; kept across reloads. */
   private readonly compact = new CompactLink();
+  /** Peers whose packets this bridge cannot read for want of the same PSK, by address (logged once each). */
+  private readonly pskMismatch = new PskMismatchReport();
   /** replay-state-file: replay memory kept across restarts; null when not configured. */
   private replayStore: ReplayStore | null = null;
   private replayTimer: NodeJS.Timeout | null = null;
@@ -326,7 +329,7 @@ export class Bridge {
     const workers = c.workers === 'auto' ? autoWorkers() : c.workers;
     const pool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
       onEgress: (r) => this.onEgress(r),
-      onIngress: (r) => this.onIngress(r),
+      onIngress: (r, sources) => this.onIngress(r, sources),
       onTaskError: (direction, error, items) => {
         this.counters[direction].lost += items;
         this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
@@ -353,12 +356,12 @@ export class Bridge {
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
     this.legacyCount.set(t, c.compactDestinations.length > 0 ? c.destinations.length : -1);
-    t.onDatagram((datagram) => {
+    t.onDatagram((datagram, from) => {
       // During a reload the old socket lingers briefly; for multicast both get every datagram,
       // so only the current one feeds the pool (no duplicates).
       if (!this.accepting || t !== this.transport) return;
       this.counters.ingress.datagrams++;
-      this.pool.ingress(datagram, this.nats?.udpOrigin);
+      this.pool.ingress(datagram, this.nats?.udpOrigin, from.address);
     });
     t.onError((e) => this.warnRateLimited('udp', { err: e.message }, 'UDP socket error'));
     return t;
@@ -609,7 +612,7 @@ export class Bridge {
     this.nats?.sendEgress(r);
   }
 
-  private onIngress(r: IngressResult): void {
+  private onIngress(r: IngressResult, sources: readonly (string | undefined)[] = []): void {
     const g = this.counters.ingress;
     const now = this.now();
     if (r.relay !== undefined) this.nats?.relayIngress(r, this.transport);
@@ -623,10 +626,23 @@ export class Bridge {
         continue;
       }
       if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
-      else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
+      else {
+        const reason = DROP_REASONS[r.drop[i]!]!;
+        g.dropped[reason]++;
+        const from = sources[i];
+        if (from !== undefined) this.notePskMismatch(from, reason, now);
+      }
       if (r.heartbeat[i] === 1 && sender !== null) this.sighted(sender, now);
     }
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
+  }
+
+  /** A drop that means "this peer and this bridge do not share a PSK": said once per peer address. */
+  private notePskMismatch(from: string, reason: DropReason, now: number): void {
+    const kind = mismatchKindOf(reason, this.config.psk !== null);
+    if (kind === null) return;
+    const line = this.pskMismatch.note(from, kind, reason, now);
+    if (line !== null) this.logger.warn(line.fields, line.message);
   }
 
   private fire(orderKey: string, command: Buffer): void {
@@ -786,6 +802,7 @@ export class Bridge {
       nats: this.nats?.stats() ?? null,
       compact: this.compact.stats(),
       replay: this.replay?.stats() ?? null,
+      pskMismatch: this.pskMismatch.stats(),
       replayState: this.replayStore === null ? { file: null, why: this.config.replayState.origin } : this.replayStore.stats,
       memory: { rssBytes: process.memoryUsage.rss() },
     };

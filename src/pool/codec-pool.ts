@@ -63,20 +63,22 @@ type Runner<T, R> = (task: T) => Promise<R> | R;
 /** One direction: a queue, a batcher, an ordered completion stage. */
 class Lane<Task extends { kind: string }, Result> {
   private readonly queue: Uint8Array[] = [];
+  /** Per queued item, what the caller tagged it with (ingress: the sender's address), same indices as `queue`; handed back with the result, never sent to a worker. */
+  private readonly tags: (string | undefined)[] = [];
   private head = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private nextSeq = 0;
   private deliverSeq = 0;
-  private readonly done = new Map<number, { result: Result | null; error: unknown }>();
+  private readonly done = new Map<number, { result: Result | null; error: unknown; tags: (string | undefined)[] }>();
   private idleWaiters: (() => void)[] = [];
   readonly stats: LaneStats = { queued: 0, inFlight: 0, batches: 0, inlineBatches: 0, items: 0, droppedQueueFull: 0, taskErrors: 0 };
 
   constructor(
     private readonly makeTask: (items: Uint8Array[]) => { task: Task; transfer: ArrayBuffer[] },
     private readonly run: (task: Task, transfer: ArrayBuffer[]) => Promise<Result> | Result,
-    private readonly deliver: (result: Result) => void,
+    private readonly deliver: (result: Result, tags: readonly (string | undefined)[]) => void,
     private readonly onError: (error: unknown, items: number) => void,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
@@ -87,12 +89,13 @@ class Lane<Task extends { kind: string }, Result> {
     private readonly inlineMaxBatch: number,
   ) {}
 
-  push(item: Uint8Array): void {
+  push(item: Uint8Array, tag?: string): void {
     if (this.queue.length - this.head >= this.maxQueued) {
       this.head++; // drop the oldest: fresh events matter more than stale ones
       this.stats.droppedQueueFull++;
     }
     this.queue.push(item);
+    this.tags.push(tag);
     if (this.timer !== null && this.queue.length - this.head >= this.maxBatch) {
       // The batch filled while waiting: no reason to wait longer.
       clearTimeout(this.timer);
@@ -118,15 +121,18 @@ class Lane<Task extends { kind: string }, Result> {
     while (this.inFlight < this.maxInFlight && this.head < this.queue.length) {
       const end = Math.min(this.queue.length, this.head + this.maxBatch);
       const items = this.queue.slice(this.head, end);
+      const tags = this.tags.slice(this.head, end);
       this.head = end;
       if (this.head > 4096 && this.head * 2 > this.queue.length) {
         this.queue.splice(0, this.head);
+        this.tags.splice(0, this.head);
         this.head = 0;
       }
-      this.dispatch(items);
+      this.dispatch(items, tags);
     }
     if (this.head === this.queue.length && this.head > 0) {
       this.queue.length = 0;
+      this.tags.length = 0;
       this.head = 0;
     }
     this.stats.queued = this.queue.length - this.head;
@@ -134,7 +140,7 @@ class Lane<Task extends { kind: string }, Result> {
     this.checkIdle();
   }
 
-  private dispatch(items: Uint8Array[]): void {
+  private dispatch(items: Uint8Array[], tags: (string | undefined)[]): void {
     // Nothing in flight and a tiny batch: cheaper here than a round trip to a worker; order is
     // kept since every earlier batch has completed.
     const here = this.runHere !== null && this.inFlight === 0 && items.length <= this.inlineMaxBatch;
@@ -148,20 +154,20 @@ class Lane<Task extends { kind: string }, Result> {
     try {
       pending = here ? this.runHere!(task) : this.run(task, transfer);
     } catch (e) {
-      this.complete(seq, null, e, items.length);
+      this.complete(seq, null, e, items.length, tags);
       return;
     }
     if (pending instanceof Promise) {
       pending.then(
-        (r) => this.complete(seq, r, null, items.length),
-        (e: unknown) => this.complete(seq, null, e, items.length),
+        (r) => this.complete(seq, r, null, items.length, tags),
+        (e: unknown) => this.complete(seq, null, e, items.length, tags),
       );
-    } else this.complete(seq, pending, null, items.length);
+    } else this.complete(seq, pending, null, items.length, tags);
   }
 
-  private complete(seq: number, result: Result | null, error: unknown, count: number): void {
+  private complete(seq: number, result: Result | null, error: unknown, count: number, tags: (string | undefined)[]): void {
     this.inFlight--;
-    this.done.set(seq, { result, error: error === null ? null : { error, count } });
+    this.done.set(seq, { result, error: error === null ? null : { error, count }, tags });
     while (this.done.has(this.deliverSeq)) {
       const d = this.done.get(this.deliverSeq)!;
       this.done.delete(this.deliverSeq);
@@ -170,7 +176,7 @@ class Lane<Task extends { kind: string }, Result> {
         this.stats.taskErrors++;
         const e = d.error as { error: unknown; count: number };
         this.onError(e.error, e.count);
-      } else this.deliver(d.result!);
+      } else this.deliver(d.result!, d.tags);
     }
     this.schedule();
   }
@@ -197,7 +203,8 @@ class Lane<Task extends { kind: string }, Result> {
 
 export interface CodecPoolHandlers {
   onEgress: (result: EgressResult) => void;
-  onIngress: (result: IngressResult) => void;
+  /** `sources`: per input datagram, the address it came from (when the caller gave one). */
+  onIngress: (result: IngressResult, sources: readonly (string | undefined)[]) => void;
   /** A batch failed in a worker (it was counted as lost). */
   onTaskError: (direction: 'egress' | 'ingress', error: unknown, items: number) => void;
   /** A worker failed outside any task; Piscina replaces it. */
@@ -310,13 +317,16 @@ export class CodecPool {
     return o;
   }
 
-  /** Queue one received datagram; `origin` (relay mode) says which transport it came from, for relaying it to the other. */
-  ingress(datagram: Uint8Array, origin?: number): void {
+  /**
+   * Queue one received datagram; `origin` (relay mode) says which transport it came from, for
+   * relaying it to the other; `source` (the sender's address) comes back with the result.
+   */
+  ingress(datagram: Uint8Array, origin?: number, source?: string): void {
     if (origin !== undefined && origin !== 0) {
       this.origins.set(datagram, origin);
       this.tagged = 1;
     }
-    this.ingressLane.push(datagram);
+    this.ingressLane.push(datagram, source);
   }
 
   /** Event texts waiting for a worker (the bridge pauses the event socket when this is high). */
