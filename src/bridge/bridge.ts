@@ -439,8 +439,8 @@ export class Bridge {
 
   /** On every (re)connect: what FreeSWITCH says about itself (asked with `api`, see learnOwnAddresses). */
   private async learnFromFreeSwitch(source: EslEventSource): Promise<void> {
-    await this.learnOwnAddresses(source);
-    await this.checkCModule(source);
+    // Pipelined on the one connection: the whole exchange takes no longer than the address probes alone.
+    await Promise.all([this.learnOwnAddresses(source), this.checkCModule(source)]);
   }
 
   /**
