@@ -48,23 +48,15 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
   let fatal: Error | null = null;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
-  let bridge: Bridge;
-  try {
-    bridge = await Bridge.start({
-      config,
-      logger,
-      ...(reloadConfig !== undefined ? { reloadConfig } : {}),
-      onFatal: (e) => {
-        fatal = e;
-        void shutdown('fatal');
-      },
-    });
-  } catch (e) {
-    logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
-    return 1;
-  }
+  let bridge: Bridge | null = null;
+  /** A stop asked for while the bridge was still starting: done as soon as it has started. */
+  let stopAsked: string | null = null;
   let stopping = false;
   async function shutdown(why: string): Promise<void> {
+    if (bridge === null) {
+      stopAsked ??= why;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     logger.info({ why }, 'stopping: draining what is in flight');
@@ -77,15 +69,36 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
     clearTimeout(hardStop);
     finish(fatal === null ? 0 : 1);
   }
+  // Installed before the start: a signal during it must stop the bridge, not kill the process
+  // half way (the default action) with nothing drained.
   const onTerm = () => void shutdown('SIGTERM');
   const onInt = () => void shutdown('SIGINT');
-  const onHup = () => void bridge.reload('SIGHUP');
+  const onHup = () => void bridge?.reload('SIGHUP');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
+  const removeHandlers = () => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('SIGHUP', onHup);
+  };
+  try {
+    bridge = await Bridge.start({
+      config,
+      logger,
+      ...(reloadConfig !== undefined ? { reloadConfig } : {}),
+      onFatal: (e) => {
+        fatal = e;
+        void shutdown('fatal');
+      },
+    });
+  } catch (e) {
+    removeHandlers();
+    logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
+    return 1;
+  }
+  if (stopAsked !== null) void shutdown(stopAsked);
   const code = await finished;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onInt);
-  process.off('SIGHUP', onHup);
+  removeHandlers();
   return code;
 }

@@ -144,8 +144,9 @@ export class EslConnection {
     this.framer = new EslFramer((envelope, body) => this.onMessage(envelope, body));
   }
 
+  /** Subscribed and usable: also false between a stall closing the socket and its 'close' event. */
   get ready(): boolean {
-    return this.state === 'ready';
+    return this.state === 'ready' && this.socket !== null && !this.socket.destroyed;
   }
 
   /** True once authenticated (during setup too): commands may be written. */
