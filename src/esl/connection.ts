@@ -510,14 +510,14 @@ export class EslConnection {
     const now = Date.now();
     const reason = this.lastError || (previous === 'ready' ? 'FreeSWITCH closed the connection' : `closed during ${previous}`);
     const stalled = this.stalledSocket;
-    const wasStable = previous === 'ready' && !stalled && now - this.readySince >= this.endpoint.backoff.stableAfterMs;
+    const longLived = previous === 'ready' && now - this.readySince >= this.endpoint.backoff.stableAfterMs;
     this.stalledSocket = false;
     this.downReason = reason;
     this.state = 'retry-wait';
-    // Only a connection that stayed up (and answered) starts the backoff again from its first step.
-    if (wasStable) this.attempt = 0;
+    // Only a connection that stayed up and answered starts the backoff again from its first step.
+    if (longLived && !stalled) this.attempt = 0;
     const delay = backoffDelayMs(this.attempt++, this.endpoint.backoff);
-    this.reportDown(previous, reason, delay, wasStable || this.episode === null, now);
+    this.reportDown(previous, reason, delay, longLived || this.episode === null, stalled, now);
     this.lastError = '';
     try {
       this.hooks.onDown?.(reason, stalled);
@@ -529,12 +529,15 @@ export class EslConnection {
     }
   }
 
-  /** One warning when trouble starts, then a summary at most every 30 s; the rest at debug level. */
-  private reportDown(previous: State, reason: string, delay: number, newEpisode: boolean, now: number): void {
+  /**
+   * One warning when trouble starts, then a summary at most every 30 s; the rest at debug level.
+   * A connection closed for a stall was already warned about (rate-limited) by onStall.
+   */
+  private reportDown(previous: State, reason: string, delay: number, newEpisode: boolean, stalled: boolean, now: number): void {
     const log = this.endpoint.logger;
     if (newEpisode) {
       this.episode = { since: now, drops: 1, readies: 0, lastWarnAt: now };
-      log.warn(
+      (stalled ? log.debug.bind(log) : log.warn.bind(log))(
         this.fields({ reason, retryInMs: delay }),
         previous === 'ready' ? 'lost the FreeSWITCH event socket; reconnecting' : 'cannot connect to FreeSWITCH event socket; retrying with backoff',
       );
@@ -543,7 +546,7 @@ export class EslConnection {
     const e = this.episode!;
     e.drops++;
     const fields = { reason, attempts: this.attempt, drops: e.drops, connectedBetween: e.readies, downMs: now - e.since, retryInMs: delay };
-    if (now - e.lastWarnAt < STILL_DOWN_WARN_INTERVAL_MS) {
+    if (stalled || now - e.lastWarnAt < STILL_DOWN_WARN_INTERVAL_MS) {
       log.debug(this.fields(fields), 'event socket retry failed');
       return;
     }

@@ -55,6 +55,7 @@ test('sendevents FreeSWITCH never answers time out: the connection is recycled, 
   const warning = logger.lines.find((l) => l.level === 'warn' && /sent no reply to sendevent/.test(l.message));
   assert.ok(warning, logger.text());
   assert.match(warning.message, /closing the event-socket connection and opening a new one/);
+  assert.equal(logger.lines.filter((l) => l.level === 'warn').length, 1, `the stall is the one warning (no "lost the event socket" beside it): ${logger.text()}`);
 
   fs.setFault(null);
   await waitFor(() => injector.stats().delivered === 10, '10 delivered after the fault is gone', 5_000);
