@@ -151,6 +151,10 @@ export interface SideOptions {
   noWaitReady?: boolean;
   /** Fake FreeSWITCH option: serve commands at FreeSWITCH's event-socket cost (src/testing/cost-model.ts). */
   fsCostModel?: CostModelOptions | true;
+  /** Fake FreeSWITCH option: modules `api module_exists` answers true for. */
+  fsLoadedModules?: string[];
+  /** Bridge option: how often changed replay state is written (ms). */
+  replaySaveIntervalMs?: number;
 }
 
 interface EslStatus {
@@ -183,6 +187,7 @@ export class BridgeSide {
       ...(options.keepSendevents !== undefined ? { keepSendevents: options.keepSendevents } : {}),
       ...(options.fsIpv4 !== undefined ? { ipv4: options.fsIpv4 } : {}),
       ...(options.fsCostModel !== undefined ? { costModel: options.fsCostModel } : {}),
+      ...(options.fsLoadedModules !== undefined ? { loadedModules: options.fsLoadedModules } : {}),
     });
     const side = new BridgeSide(
       options.switchname,
@@ -198,6 +203,7 @@ export class BridgeSide {
       reloadConfig: () => side.loadConfig(),
       onFatal: (e) => side.fatals.push(e),
       ...(options.now !== undefined ? { now: options.now } : {}),
+      ...(options.replaySaveIntervalMs !== undefined ? { replaySaveIntervalMs: options.replaySaveIntervalMs } : {}),
     });
     if (options.noWaitReady !== true) await side.waitReady();
     return side;

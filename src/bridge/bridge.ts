@@ -40,7 +40,7 @@ import {
 import { newCounters, type Counters } from '../status/counters.js';
 import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
-import { DROP_REASONS } from '../wire/types.js';
+import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { ReplayGuard } from '../wire/replay.js';
 import { eventSequenceOf } from '../wire/plain-header.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
@@ -55,7 +55,12 @@ import type { QueuedSamples } from '../pool/codec-pool.js';
 interface PoolOutput {
   result: EgressResult | IngressResult;
   samples: QueuedSamples;
+  /** Ingress: per datagram, the address it came from. */
+  sources: readonly (string | undefined)[] | null;
 }
+import { ReplayStore } from './replay-store.js';
+import { mismatchKindOf, PskMismatchReport } from './psk-mismatch.js';
+import type { ReplayState } from '../wire/replay-state.js';
 import type { Logger } from '../util/log.js';
 
 export interface BridgeOptions {
@@ -69,6 +74,8 @@ export interface BridgeOptions {
   now?: () => number;
   /** How long a pool replaced by a reload may take to finish what it holds (default 5000 ms). */
   poolDrainTimeoutMs?: number;
+  /** How often changed replay state is written to replay-state-file (default 5000 ms). */
+  replaySaveIntervalMs?: number;
 }
 
 /**
@@ -88,6 +95,8 @@ const PEER_EVENT_BURST_MAX = 4096;
 const PEER_EVENT_RATE_PER_S = 20;
 /** How often the kernel's view of the UDP sockets is read (udp-watch.ts). */
 const SOCKET_CHECK_INTERVAL_MS = 10_000;
+/** Changed replay state is written this often; a crash loses at most this much of it. */
+const REPLAY_SAVE_INTERVAL_MS = 5_000;
 /** Egress queue depths (events) at which the event socket is paused and resumed. */
 const EGRESS_PAUSE_AT = 8192;
 const EGRESS_RESUME_AT = 2048;
@@ -144,6 +153,14 @@ export class Bridge {
   private replay: ReplayGuard | null;
   /** Compact wire format: replay windows, reassembly and counts; kept across reloads. */
   private readonly compact = new CompactLink();
+  /** Peers whose packets this bridge cannot read for want of the same PSK, by address (logged once each). */
+  private readonly pskMismatch = new PskMismatchReport();
+  /** replay-state-file: replay memory kept across restarts; null when not configured. */
+  private replayStore: ReplayStore | null = null;
+  private replayTimer: NodeJS.Timeout | null = null;
+  /** Replay checks done when the state was last written (nothing new: no write). */
+  private replaySavedVersion = -1;
+  private replayNextSaveAt = 0;
   private peerTimer: NodeJS.Timeout | null = null;
   /** Limits peerup/peerdown sendevents: a flood of invented names must not become a flood of commands. */
   private peerEvents: TokenBucket;
@@ -157,6 +174,8 @@ export class Bridge {
   private readPause: { source: EslEventSource; timer: NodeJS.Timeout } | null = null;
   /** FreeSWITCH's local_ip_v4 / local_ip_v6, learned after connecting. */
   private ownAddresses: string[] = [];
+  /** Whether FreeSWITCH has mod_event_multicast loaded (asked on every connect); null = not known. */
+  private cModuleLoaded: boolean | null = null;
   private stopped = false;
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
@@ -189,6 +208,7 @@ export class Bridge {
     this.accepting = false;
     if (this.peerTimer !== null) clearInterval(this.peerTimer);
     if (this.socketTimer !== null) clearInterval(this.socketTimer);
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
     // Fields are unset when the step that makes them was not reached.
     await this.source?.close();
     await this.injector?.close(0);
@@ -231,6 +251,7 @@ export class Bridge {
 
   private async startAll(): Promise<void> {
     const c = this.config;
+    await this.loadReplayState(c);
     this.pools = this.createPools(c);
     this.pool = this.pools.current;
     if (udpWanted(c)) {
@@ -268,6 +289,70 @@ export class Bridge {
     );
   }
 
+  /**
+   * Replay protection across restarts: takes over what the last run had seen (before any packet
+   * of this run), proves the file can be written (a configured file that cannot be is a start
+   * error, not a silent loss of protection), then writes changes every few seconds and at stop.
+   */
+  private async loadReplayState(c: Config): Promise<void> {
+    const file = c.psk === null ? null : c.replayState.file; // plain mode has no replay protection to keep
+    if (file === null) {
+      if (c.psk !== null && c.replayWindowSeconds > 0 && c.replayState.origin !== 'off') {
+        this.logger.warn(
+          { replayStateFile: c.replayState.origin },
+          'replay protection is kept in memory only: after a restart, a packet captured before it can be replayed once (within replay-window); set replay-state-file to a file path',
+        );
+      }
+      return;
+    }
+    const store = new ReplayStore(file);
+    const r = await store.load();
+    const now = this.now();
+    if (r.kind === 'loaded') {
+      const keys = r.state.legacy !== null && this.replay !== null ? this.replay.restore(r.state.legacy, now) : 0;
+      const senders = c.psk !== null ? this.compact.receiver.tracker.restore(r.state.compact) : 0;
+      store.noteLoaded(keys, senders, r.state.savedAtMs);
+      this.logger.info({ replayStateFile: file, keys, compactSenders: senders, savedSecondsAgo: Math.round((now - r.state.savedAtMs) / 1000) }, 'replay state taken over from the last run');
+    } else if (r.kind === 'refused') {
+      this.logger.warn({ replayStateFile: file, why: r.why }, 'replay state file not used; starting with empty replay memory');
+    } else {
+      this.logger.info({ replayStateFile: file }, 'no replay state file yet; it is written from now on');
+    }
+    await store.save(() => this.replayState()); // throws a clear error when the file cannot be written
+    this.replayStore = store;
+    this.replaySavedVersion = this.replayVersion();
+    const every = this.options.replaySaveIntervalMs ?? REPLAY_SAVE_INTERVAL_MS;
+    this.replayTimer = setInterval(() => void this.saveReplayState(false), every);
+    this.replayTimer.unref();
+  }
+
+  private replayState(): ReplayState {
+    const now = this.now();
+    return { savedAtMs: now, legacy: this.replay?.snapshot() ?? null, compact: this.compact.receiver.tracker.snapshot(now) };
+  }
+
+  /** Grows with every replay check: unchanged means nothing new to write. */
+  private replayVersion(): number {
+    return (this.replay?.stats().checked ?? 0) + this.compact.receiver.stats().accepted;
+  }
+
+  private async saveReplayState(final: boolean): Promise<void> {
+    const store = this.replayStore;
+    if (store === null) return;
+    const version = this.replayVersion();
+    if (!final && (version === this.replaySavedVersion || Date.now() < this.replayNextSaveAt)) return;
+    try {
+      const started = Date.now();
+      await store.save(() => this.replayState());
+      // Encoding a million keys takes ~100 ms of this thread: never spend more than ~5% of it on saving.
+      this.replayNextSaveAt = Date.now() + 20 * (Date.now() - started);
+      this.replaySavedVersion = version;
+      if (final) this.logger.info({ replayStateFile: store.file, bytes: store.stats.lastSavedBytes }, 'replay state written');
+    } catch (e) {
+      this.warnRateLimited('replay-state', { err: (e as Error).message }, 'could not write the replay state; replay protection after a restart is weaker until it works again');
+    }
+  }
+
   private settingsOf(c: Config): CodecSettings {
     return {
       psk: c.psk === null ? null : c.psk.reveal(),
@@ -276,6 +361,8 @@ export class Bridge {
       maxDatagram: c.maxDatagram,
       limits: { maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes },
       maxEventAgeMs: c.maxEventAgeSeconds * 1000,
+      maxClockSkewMs: c.maxClockSkewSeconds * 1000,
+      undatedEvents: c.undatedEvents,
       stateBindings: c.nats?.state?.events ?? null,
       leanSendevent: c.leanSendevent,
       compact: {
@@ -290,8 +377,8 @@ export class Bridge {
   private createPool(c: Config): CodecPool {
     const workers = c.workers === 'auto' ? autoWorkers() : c.workers;
     const pool: CodecPool = new CodecPool(this.settingsOf(c), { workers, maxBatch: c.batchSize, batchDelayUs: c.batchDelayUs }, {
-      onEgress: (result, samples) => this.pools.result(pool, { result, samples }),
-      onIngress: (result, samples) => this.pools.result(pool, { result, samples }),
+      onEgress: (result, samples) => this.pools.result(pool, { result, samples, sources: null }),
+      onIngress: (result, samples, sources) => this.pools.result(pool, { result, samples, sources }),
       onTaskError: (direction, error, items) => {
         this.counters[direction].lost += items;
         this.logger.error({ direction, items, err: (error as Error).message }, 'a worker batch failed; its items are counted as lost');
@@ -356,12 +443,12 @@ export class Bridge {
       recvBufferBytes: c.udpRcvbufBytes,
       ...(c.multicastInterface !== null ? { multicastInterface: c.multicastInterface } : {}),
     });
-    t.onDatagram((datagram) => {
+    t.onDatagram((datagram, from) => {
       // During a reload the old socket lingers briefly; for multicast both get every datagram,
       // so only the current one feeds the pool (no duplicates).
       if (!this.accepting || t !== this.transport) return;
       this.counters.ingress.datagrams++;
-      this.pool.ingress(datagram, this.nats?.udpOrigin);
+      this.pool.ingress(datagram, this.nats?.udpOrigin, from.address);
     });
     t.onError((e) => this.warnRateLimited('udp', { err: e.message }, 'UDP socket error'));
     return t;
@@ -379,7 +466,7 @@ export class Bridge {
   }
 
   private eslEndpoint(c: Config) {
-    return { host: c.esl.host, port: c.esl.port, password: c.esl.password.reveal(), logger: this.logger };
+    return { host: c.esl.host, port: c.esl.port, password: c.esl.password.reveal(), logger: this.logger, replyTimeoutMs: c.eslReplyTimeoutSeconds * 1000 };
   }
 
   private createSource(c: Config): EslEventSource {
@@ -391,10 +478,8 @@ export class Bridge {
       onSwitchName: (name) => this.learnName(name),
       onFatal: (e) => this.fatal(e),
       onConnectionChange: (up) => {
-        if (up) {
-          this.logger.info({ esl: 'events' }, 'connected to FreeSWITCH');
-          void this.learnOwnAddresses(source);
-        } else this.logger.warn({ esl: 'events' }, 'lost the FreeSWITCH event socket; reconnecting');
+        // The connection logs its own ups and downs (rate-limited); nothing more here.
+        if (up) void this.learnFromFreeSwitch(source);
         const h = this.handover;
         if (up && h !== null && source === h.next) {
           clearTimeout(h.timer);
@@ -436,6 +521,40 @@ export class Bridge {
     }
     if (i > 0) this.passOn(i === texts.length ? texts : texts.slice(0, i));
     if (i < texts.length) this.completeHandover('streams met');
+  }
+
+  /** On every (re)connect: what FreeSWITCH says about itself (asked with `api`, see learnOwnAddresses). */
+  private async learnFromFreeSwitch(source: EslEventSource): Promise<void> {
+    // Pipelined on the one connection: the whole exchange takes no longer than the address probes alone.
+    await Promise.all([this.learnOwnAddresses(source), this.checkCModule(source)]);
+  }
+
+  /**
+   * mod_event_multicast loaded beside the bridge: both send every event, so every event goes out
+   * twice, and both fire what they receive. Asked like the address probes (`api`), so the API
+   * event FreeSWITCH raises for it is treated the same way.
+   */
+  private async checkCModule(source: EslEventSource): Promise<void> {
+    let answer: string;
+    try {
+      answer = (await source.api('module_exists mod_event_multicast')).trim();
+    } catch {
+      return; // not connected any more: the next connection asks again
+    }
+    const loaded = answer === 'true' ? true : answer === 'false' ? false : null;
+    const before = this.cModuleLoaded;
+    this.cModuleLoaded = loaded;
+    if (loaded === true) {
+      this.logger.warn(
+        { esl: 'events', module: 'mod_event_multicast' },
+        'mod_event_multicast is loaded in FreeSWITCH: it and this bridge both send every event (every event goes out twice) and both fire what peers send. ' +
+          'Unload it (fs_cli -x "unload mod_event_multicast") and remove <load module="mod_event_multicast"/> from modules.conf.xml',
+      );
+    } else if (loaded === false && before === true) {
+      this.logger.info({ esl: 'events', module: 'mod_event_multicast' }, 'mod_event_multicast is no longer loaded in FreeSWITCH');
+    } else if (loaded === null) {
+      this.logger.debug({ esl: 'events', answer: answer.slice(0, 120) }, 'could not tell whether mod_event_multicast is loaded');
+    }
   }
 
   /**
@@ -540,13 +659,13 @@ export class Bridge {
   // ---------------------------------------------------------------------------------------------
   // Results from the pool, in order.
 
-  private deliver({ result, samples }: PoolOutput): void {
+  private deliver({ result, samples, sources }: PoolOutput): void {
     const now = performance.now();
     this.metrics.batchSize.observe({ direction: result.kind }, result.ends.length);
     if (result.kind === 'egress') {
       this.onEgress(result);
       if (samples !== null) for (let i = 1; i < samples.length; i += 2) this.metrics.egressLatency.observe((now - samples[i]!) / 1000);
-    } else this.onIngress(result);
+    } else this.onIngress(result, sources ?? []);
   }
 
   private createPools(c: Config): PoolChain<CodecPool, PoolOutput> {
@@ -599,7 +718,7 @@ export class Bridge {
     }
   }
 
-  private onIngress(r: IngressResult): void {
+  private onIngress(r: IngressResult, sources: readonly (string | undefined)[] = []): void {
     const g = this.counters.ingress;
     const now = this.now();
     if (r.relay !== undefined) fanOutRelay(r, this.destinations());
@@ -613,10 +732,23 @@ export class Bridge {
         continue;
       }
       if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
-      else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
+      else {
+        const reason = DROP_REASONS[r.drop[i]!]!;
+        g.dropped[reason]++;
+        const from = sources[i];
+        if (from !== undefined) this.notePskMismatch(from, reason, now);
+      }
       if (r.heartbeat[i] === 1 && sender !== null) this.sighted(sender, now);
     }
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
+  }
+
+  /** A drop that means "this peer and this bridge do not share a PSK": said once per peer address. */
+  private notePskMismatch(from: string, reason: DropReason, now: number): void {
+    const kind = mismatchKindOf(reason, this.config.psk !== null);
+    if (kind === null) return;
+    const line = this.pskMismatch.note(from, kind, reason, now);
+    if (line !== null) this.logger.warn(line.fields, line.message);
   }
 
   private fire(orderKey: string, command: Buffer): void {
@@ -648,6 +780,13 @@ export class Bridge {
     },
     get lean() {
       return b.config.leanSendevent;
+    },
+    get age() {
+      const c = b.config;
+      return { maxAgeMs: c.maxEventAgeSeconds * 1000, maxSkewMs: c.maxClockSkewSeconds * 1000, undated: c.undatedEvents };
+    },
+    get nowMs() {
+      return b.now();
     },
   }))(this);
 
@@ -723,14 +862,6 @@ export class Bridge {
     }
   }
 
-  /** Why /healthz is degraded while FreeSWITCH is connected. */
-  healthProblems(): string[] {
-    const sharers = this.udpWatch.stats().portSharers;
-    if (sharers.length === 0) return [];
-    const list = sharers.map((s) => `${s.local} (uid ${s.uid}, inode ${s.inode}, ${s.how})`).join(', ');
-    return [`other sockets on UDP port ${this.config.port} can take the bridge's datagrams: ${list}; find them with: ss -uanp 'sport = :${this.config.port}'`];
-  }
-
   private warnRateLimited(key: string, fields: object, message: string): void {
     const now = Date.now();
     if (now - (this.lastWarn.get(key) ?? 0) < LOG_INTERVAL_MS) return;
@@ -746,7 +877,7 @@ export class Bridge {
     peersJson: () => this.peersJson(),
     status: () => this.statusJson(),
     healthy: () => this.source.connected,
-    healthProblems: () => this.healthProblems(),
+    problems: () => this.healthProblems(),
     metrics: () => this.metrics.exposition(),
   };
 
@@ -850,9 +981,26 @@ export class Bridge {
     };
   }
 
+  /** What /healthz reports: one line per thing that is wrong now (empty when all works). */
+  healthProblems(): string[] {
+    const out: string[] = [];
+    const events = this.source.problem;
+    if (events !== null) out.push(`events: ${events}`);
+    out.push(...this.injector.problems());
+    const sharers = this.udpWatch.stats().portSharers;
+    if (sharers.length > 0) {
+      const list = sharers.map((s) => `${s.local} (uid ${s.uid}, inode ${s.inode}, ${s.how})`).join(', ');
+      out.push(`udp: other sockets on UDP port ${this.config.port} can take the bridge's datagrams: ${list}; find them with: ss -uanp 'sport = :${this.config.port}'`);
+    }
+    return out;
+  }
+
   statusJson(): unknown {
     return {
       switchname: this.switchname,
+      // Both sending every event is the usual cause of "every event arrives twice".
+      freeswitch: { modEventMulticastLoaded: this.cModuleLoaded },
+      health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),
       counters: this.counters,
       pool: this.pool.stats(),
@@ -863,6 +1011,8 @@ export class Bridge {
       replay: this.replay?.stats() ?? null,
       peerTable: this.peers.stats(),
       udpSockets: this.udpWatch.stats(),
+      pskMismatch: this.pskMismatch.stats(),
+      replayState: this.replayStore === null ? { file: null, why: this.config.replayState.origin } : this.replayStore.stats,
       memory: { rssBytes: process.memoryUsage.rss() },
     };
   }
@@ -915,7 +1065,7 @@ export class Bridge {
       }
       if (
         secretChanged(old.psk, next.psk) ||
-        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
+        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.maxClockSkewSeconds, c.undatedEvents, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
       ) {
         this.pools.replace(this.createPool(next));
         this.pool = this.pools.current;
@@ -972,6 +1122,8 @@ export class Bridge {
       new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
     ]);
     if (!drained) this.logger.warn({ pool: this.pool.stats() }, 'stop: the pool did not drain in time');
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
+    await this.saveReplayState(true);
     await this.injector.close(drainMs);
     await this.transport?.close();
     await this.nats?.close();

@@ -57,12 +57,12 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
   let finish!: (code: number) => void;
   const finished = new Promise<number>((r) => (finish = r));
   let bridge: Bridge | null = null;
-  /** A signal that came while the bridge was starting: acted on once it has started. */
-  let pending: 'SIGTERM' | 'SIGINT' | null = null;
+  /** A stop asked for while the bridge was still starting: done as soon as it has started. */
+  let stopAsked: string | null = null;
   let stopping = false;
   async function shutdown(why: string): Promise<void> {
     if (bridge === null) {
-      if (why !== 'fatal') pending = why === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+      stopAsked ??= why;
       return;
     }
     if (stopping) return;
@@ -77,34 +77,36 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
     clearTimeout(hardStop);
     finish(fatal === null ? 0 : 1);
   }
-  // Installed before the start, so that a signal during it is not the default (kill at once).
+  // Installed before the start: a signal during it must stop the bridge, not kill the process
+  // half way (the default action) with nothing drained.
   const onTerm = () => void shutdown('SIGTERM');
   const onInt = () => void shutdown('SIGINT');
   const onHup = () => void bridge?.reload('SIGHUP');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
-  try {
-    try {
-      bridge = await Bridge.start({
-        config,
-        logger,
-        ...(reloadConfig !== undefined ? { reloadConfig } : {}),
-        onFatal: (e) => {
-          fatal = e;
-          void shutdown('fatal');
-        },
-      });
-    } catch (e) {
-      logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
-      return 1;
-    }
-    if (pending !== null) void shutdown(pending);
-    else if (fatal !== null) void shutdown('fatal');
-    return await finished;
-  } finally {
+  const removeHandlers = () => {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGHUP', onHup);
+  };
+  try {
+    bridge = await Bridge.start({
+      config,
+      logger,
+      ...(reloadConfig !== undefined ? { reloadConfig } : {}),
+      onFatal: (e) => {
+        fatal = e;
+        void shutdown('fatal');
+      },
+    });
+  } catch (e) {
+    removeHandlers();
+    logger.fatal({ err: (e as Error).message }, 'the bridge could not start');
+    return 1;
   }
+  if (stopAsked !== null) void shutdown(stopAsked);
+  const code = await finished;
+  removeHandlers();
+  return code;
 }

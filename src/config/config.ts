@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { type Bindings, BindingsError, bindingsNotes, bindingsNotices, heartbeatWarning, parseBindings } from './bindings.js';
 import { CONFIG_FLAG } from './flags.js';
 import { readCompactParams } from './compact-params.js';
@@ -94,6 +95,14 @@ export interface Config {
   readonly maxPeers: number;
   /** UDP receive buffer wanted, bytes (the kernel caps it at net.core.rmem_max). */
   readonly udpRcvbufBytes: number;
+  /** With maxEventAgeSeconds: how far ahead of our clock a timestamp may be before the event is dropped as future-dated. */
+  readonly maxClockSkewSeconds: number;
+  /** With maxEventAgeSeconds: events without Event-Date-Timestamp are dropped (counted no-timestamp) or accepted. */
+  readonly undatedEvents: 'drop' | 'accept';
+  /** Where replay state is kept across restarts (PSK mode), or null (not kept); `origin` says why. */
+  readonly replayState: { readonly file: string | null; readonly origin: string };
+  /** Seconds commands may wait for FreeSWITCH's reply before the connection is recycled. */
+  readonly eslReplyTimeoutSeconds: number;
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
   /** The NATS transport (nats-servers set), or null: see src/config/nats-config.ts. */
@@ -142,6 +151,8 @@ const LIMITS = {
   'max-event-age': [0, 86400, 0],
   'max-peers': [1, 1_000_000, 1024],
   'udp-rcvbuf': [4096, 2 ** 31 - 1, 4 * 1024 * 1024],
+  'max-clock-skew': [0, 86400, 60],
+  'esl-reply-timeout': [1, 3600, 5],
 } as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;
@@ -292,6 +303,16 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const maxEventAgeSeconds = v.integer('max-event-age', raw('max-event-age'));
   const maxPeers = v.integer('max-peers', raw('max-peers'));
   const udpRcvbufBytes = v.integer('udp-rcvbuf', raw('udp-rcvbuf'));
+  const maxClockSkewSeconds = v.integer('max-clock-skew', raw('max-clock-skew'));
+  const undatedEvents = v.choice('max-event-age-undated', raw('max-event-age-undated'), ['drop', 'accept'] as const, 'drop');
+  const replayState = v.replayStateFile(raw('replay-state-file'), input.env);
+  const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
+  if (raw('replay-state-file') !== null && replayState.file !== null && pskRaw === null) {
+    warnings.push('replay-state-file has no effect without a psk: there is no replay protection to keep');
+  }
+  if (maxEventAgeSeconds === 0 && (raw('max-clock-skew') !== null || raw('max-event-age-undated') !== null)) {
+    warnings.push('max-clock-skew and max-event-age-undated only apply with max-event-age set');
+  }
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
     warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
   }
@@ -338,6 +359,10 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     maxEventAgeSeconds,
     maxPeers,
     udpRcvbufBytes,
+    maxClockSkewSeconds,
+    undatedEvents,
+    replayState,
+    eslReplyTimeoutSeconds,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };
@@ -634,6 +659,34 @@ class Validator {
       this.warnings.push(`multicast-interface ${t} is set but no destination is IPv4 multicast; it has no effect`);
     }
     return t;
+  }
+
+  choice<T extends string>(key: string, r: RawValue | null, allowed: readonly T[], fallback: T): T {
+    if (r === null) return fallback;
+    const t = r.value.trim().toLowerCase();
+    const found = allowed.find((a) => a === t);
+    if (found !== undefined) return found;
+    this.bad(paramSpec(key), r.value, `allowed: ${allowed.join(' or ')} (default ${fallback})`);
+    return fallback;
+  }
+
+  /**
+   * `auto` (the default) keeps the state in systemd's StateDirectory when the unit has one
+   * ($STATE_DIRECTORY), else nowhere: the bridge never guesses a writable place of its own.
+   */
+  replayStateFile(r: RawValue | null, env: Record<string, string | undefined>): { file: string | null; origin: string } {
+    const t = r === null ? 'auto' : r.value.trim();
+    if (['off', 'none', 'no', 'false'].includes(t.toLowerCase())) return { file: null, origin: 'off' };
+    if (t.toLowerCase() === 'auto') {
+      const dir = (env['STATE_DIRECTORY'] ?? '').split(':')[0]!.trim();
+      if (dir.startsWith('/')) return { file: join(dir, 'replay-state'), origin: 'auto: $STATE_DIRECTORY' };
+      return { file: null, origin: 'auto: $STATE_DIRECTORY is not set' };
+    }
+    if (!t.startsWith('/') || /[\0\r\n]/.test(t) || t.endsWith('/')) {
+      this.bad(paramSpec('replay-state-file'), r!.value, 'allowed: an absolute file path (its directory must exist), auto, or off');
+      return { file: null, origin: 'off' };
+    }
+    return { file: t, origin: r!.origin };
   }
 
   logLevel(r: RawValue | null): LogLevel {

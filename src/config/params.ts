@@ -48,6 +48,7 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'workers', display: 'workers', defaultText: 'auto', help: 'codec/crypto worker threads: 0 (main thread) .. 64, or auto' }),
   spec({ key: 'status-listen', display: 'status-listen', defaultText: '127.0.0.1:8088', help: 'status endpoint: host:port, [ipv6]:port, an absolute unix socket path, or off' }),
   spec({ key: 'switchname', display: 'switchname', defaultText: '', help: 'Multicast-Sender name (default: the name FreeSWITCH reports)' }),
+  spec({ key: 'esl-reply-timeout', display: 'esl-reply-timeout', defaultText: '5', help: 'seconds FreeSWITCH may leave waiting commands unanswered before the connection is closed and opened again, unanswered sendevents requeued (1..3600)' }),
   spec({ key: 'injectors', display: 'injectors', defaultText: '2', help: 'event socket connections used for sendevent (1..64); FreeSWITCH serves each on one core: more than its cores is slower' }),
   spec({ key: 'lean-sendevent', display: 'lean-sendevent', defaultText: 'yes', help: 'leave out of each sendevent what no consumer reads (Orig-Event-Date-Local/-GMT, Orig-Event-Calling-*; yes/no): FreeSWITCH spends ~1 us CPU per command byte' }),
   spec({ key: 'peer-timeout', display: 'peer-timeout', defaultText: '60', help: 'seconds without a HEARTBEAT before a peer is down (1..86400)' }),
@@ -64,6 +65,9 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-peers', display: 'max-peers', defaultText: '1024', help: 'most peers tracked (1..1000000); a new name takes the place of the peer down longest, or is refused (counted) when all are up' }),
   spec({ key: 'udp-rcvbuf', display: 'udp-rcvbuf', defaultText: '4194304', help: 'UDP receive buffer wanted, bytes (4096..2147483647); Linux caps it at net.core.rmem_max' }),
   spec({ key: 'max-event-age', display: 'max-event-age', defaultText: '0', help: 'drop received events whose Event-Date-Timestamp is older than this many seconds, as replay (0 = off, 1..86400; needs synchronized clocks)' }),
+  spec({ key: 'max-clock-skew', display: 'max-clock-skew', defaultText: '60', help: 'with max-event-age: seconds an Event-Date-Timestamp may be ahead of this clock; further ahead is dropped as future-dated (0..86400)' }),
+  spec({ key: 'max-event-age-undated', display: 'max-event-age-undated', defaultText: 'drop', help: 'with max-event-age: what to do with a received event without Event-Date-Timestamp (drop, counted no-timestamp; or accept)' }),
+  spec({ key: 'replay-state-file', display: 'replay-state-file', defaultText: 'auto', help: 'PSK mode: file that keeps replay protection across restarts (an absolute path; auto = $STATE_DIRECTORY/replay-state when systemd sets it, else off; off)' }),
   // Compact wire format between bridges (docs/compact-wire.md).
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
   spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),

@@ -125,7 +125,8 @@ export class EslEventSource {
       onFatal: (error) => {
         this.rejectName(error);
         this.rejectSubscribed(error);
-        options.onFatal?.(error);
+        if (options.onFatal !== undefined) options.onFatal(error);
+        else this.logger.error({ esl: 'events', reason: error.reason }, error.message);
       },
     });
   }
@@ -136,6 +137,11 @@ export class EslEventSource {
 
   get connected(): boolean {
     return this.connection.ready;
+  }
+
+  /** What is wrong with the event socket now (see EslConnection.problem), or null. */
+  get problem(): string | null {
+    return this.connection.problem;
   }
 
   /** The switch name if already learned. */

@@ -12,9 +12,24 @@
  * by its sender (src/wire/order-key.ts), so one busy peer spreads over every connection. Each
  * connection has a bounded queue (events and bytes); when FreeSWITCH cannot
  * keep up, or is down, it fills and then the OLDEST commands are dropped, counted, with a
- * rate-limited warning naming the cause. Commands written but unanswered when a connection
- * drops are put back at the head of the queue and written again after the reconnect
- * (at-least-once: one that FreeSWITCH had fired just before the drop may fire twice).
+ * rate-limited warning naming the cause.
+ *
+ * Unanswered commands, and what "without duplicates" means here. FreeSWITCH answers a
+ * connection's commands in order, so a reply proves that command (and every earlier one) was
+ * fired. When a connection drops, or FreeSWITCH answers nothing for replyTimeoutMs (the
+ * connection is then closed and opened again), the written-but-unanswered commands are
+ * uncertain: FreeSWITCH may have fired some before it stopped answering, or may still run
+ * what it had buffered. They are put back once, at the head of the queue in their order, and
+ * written again on the next connection: at-least-once. Chosen over at-most-once because what
+ * is replicated is state (registrations, presence, MWI), where firing an event twice is
+ * harmless (mod_sofia replaces the registration, a second NOTIFY repeats the state) and losing
+ * one is not (a lost unregister leaves a stale registration). What the bridge guarantees is
+ * that it never duplicates on its own: a command is retired by its reply or requeued, never
+ * both, never requeued twice for one loss (replies of a closed socket are ignored), and
+ * commands FreeSWITCH acknowledged are never written again. The uncertain ones are counted
+ * (`requeued`), so a possible duplicate is visible. A command that is the first unanswered
+ * one at MAX_SUSPECT_STALLS timeouts in a row is dropped (`abandoned`): it may be what
+ * blocks FreeSWITCH, and keeping it would stop that connection for good.
  */
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
@@ -51,12 +66,24 @@ export interface InjectorConnectionStats {
   droppedOldest: number;
   /** A single command larger than maxQueuedBytes, or sent after close(). */
   droppedRefused: number;
-  /** Unanswered commands put back in the queue after a connection dropped. */
+  /**
+   * Written but unanswered commands put back in the queue after a connection dropped or
+   * stalled: FreeSWITCH may have fired them already, so each may fire twice (at-least-once).
+   */
   requeued: number;
+  /** Connections closed and reopened because FreeSWITCH answered nothing for replyTimeoutMs. */
+  replyTimeouts: number;
+  /** Commands dropped after being the first unanswered one at MAX_SUSPECT_STALLS timeouts in a row. */
+  abandoned: number;
+  /** Messages of an unknown content type from FreeSWITCH (ignored). */
+  unknownMessages: number;
   reconnects: number;
 }
 
 export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorConnectionStats[] };
+
+/** A command left unanswered at this many reply timeouts in a row (as the first one waiting) is dropped. */
+export const MAX_SUSPECT_STALLS = 3;
 
 const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, warnIntervalMs: 10_000 };
 
@@ -85,13 +112,24 @@ export class SendeventInjector {
       if (fatalReported) return; // every connection hits the same wrong password
       fatalReported = true;
       for (const lane of this.lanes) void lane.connection.close();
-      options.onFatal?.(error);
+      if (options.onFatal !== undefined) options.onFatal(error);
+      else endpoint.logger.error({ esl: 'injector', reason: error.reason }, error.message);
     };
     this.lanes = Array.from({ length: settings.connections }, (_, i) => new Lane(i + 1, endpoint, settings, onFatal));
   }
 
   start(): void {
     for (const lane of this.lanes) lane.connection.start();
+  }
+
+  /** What is wrong now, one line per connection with a problem (empty when all work), for /healthz. */
+  problems(): string[] {
+    const out: string[] = [];
+    for (const lane of this.lanes) {
+      const p = lane.connection.problem;
+      if (p !== null) out.push(`${lane.label}: ${p}${lane.inFlightOrQueued > 0 ? ` (${lane.inFlightOrQueued} sendevents waiting)` : ''}`);
+    }
+    return out;
   }
 
   /**
@@ -156,12 +194,15 @@ interface LaneSettings {
 /** One connection with its queue and its in-flight window. */
 class Lane {
   readonly connection: EslConnection;
-  readonly counters = { written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedOldest: 0, droppedRefused: 0, requeued: 0 };
+  readonly counters = { written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedOldest: 0, droppedRefused: 0, requeued: 0, abandoned: 0 };
   private queue = new CommandQueue();
   /** Written, reply not yet received, oldest first. */
   private inFlight = new CommandQueue();
   private readonly logger: EslLogger;
-  private readonly label: string;
+  readonly label: string;
+  /** The first unanswered command at the last reply timeout, and at how many timeouts in a row it was. */
+  private suspect: Buffer | null = null;
+  private suspectStalls = 0;
   private readonly warnedAt = new Map<string, number>();
   private droppedSinceWarn = 0;
   private errSinceWarn = 0;
@@ -178,13 +219,17 @@ class Lane {
     this.connection = new EslConnection(endpoint, {
       label: this.label,
       onReady: () => this.pump(),
-      onDown: () => this.requeueInFlight(),
+      onDown: (_reason, stalled) => this.requeueInFlight(stalled),
       onFatal,
     });
   }
 
   get busy(): boolean {
     return this.queue.length > 0 || this.inFlight.length > 0;
+  }
+
+  get inFlightOrQueued(): number {
+    return this.queue.length + this.inFlight.length;
   }
 
   enqueue(command: Buffer): void {
@@ -207,6 +252,8 @@ class Lane {
       delivered: this.counters.repliesOk,
       ...this.counters,
       repliesUnknown: this.counters.repliesUnknown + this.connection.unexpectedReplies,
+      replyTimeouts: this.connection.replyTimeouts,
+      unknownMessages: this.connection.unknownMessages,
       reconnects: this.connection.reconnects,
     };
   }
@@ -228,7 +275,11 @@ class Lane {
 
   private handleReply(reply: EslReply | null): void {
     if (reply === null) return; // connection lost: onDown puts the in-flight commands back
-    this.inFlight.shift();
+    const answered = this.inFlight.shift();
+    if (answered === this.suspect) {
+      this.suspect = null;
+      this.suspectStalls = 0;
+    }
     const text = reply.replyText ?? (reply.body?.toString('utf8').trim() || '');
     if (text.startsWith('+OK')) {
       this.counters.repliesOk++;
@@ -243,13 +294,34 @@ class Lane {
     this.pump();
   }
 
-  private requeueInFlight(): void {
-    const unanswered = this.inFlight.length;
-    if (unanswered === 0) return;
-    this.counters.requeued += unanswered;
+  /** Puts the unanswered commands back, once, in order (see the file comment for why at-least-once). */
+  private requeueInFlight(stalled: boolean): void {
+    if (this.inFlight.length === 0) return;
+    if (stalled) this.judgeSuspect();
+    if (this.inFlight.length === 0) return;
+    this.counters.requeued += this.inFlight.length;
     this.queue.prepend(this.inFlight);
     this.inFlight = new CommandQueue();
     this.trimToBounds();
+  }
+
+  /** The first unanswered command at a reply timeout is the likeliest cause; drop it if it keeps being that. */
+  private judgeSuspect(): void {
+    const first = this.inFlight.peek();
+    if (first === this.suspect) this.suspectStalls++;
+    else {
+      this.suspect = first;
+      this.suspectStalls = 1;
+    }
+    if (this.suspectStalls < MAX_SUSPECT_STALLS) return;
+    this.inFlight.shift();
+    this.counters.abandoned++;
+    this.suspect = null;
+    this.suspectStalls = 0;
+    this.logger.warn(
+      { esl: this.label, command: describeCommand(first), abandonedTotal: this.counters.abandoned },
+      `dropped a sendevent that was the first one FreeSWITCH left unanswered ${MAX_SUSPECT_STALLS} times in a row: it may be what stops FreeSWITCH from answering`,
+    );
   }
 
   private trimToBounds(): void {
@@ -303,6 +375,10 @@ class CommandQueue {
     this.bytes += command.length;
   }
 
+  peek(): Buffer {
+    return this.items[this.head]!;
+  }
+
   shift(): Buffer {
     const command = this.items[this.head]!;
     this.items[this.head++] = EMPTY;
@@ -323,6 +399,18 @@ class CommandQueue {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The first line and the Event-Subclass of a sendevent, for a log line (bounded, printable). */
+function describeCommand(command: Buffer): string {
+  const head = command.subarray(0, 512).toString('latin1');
+  const nl = head.indexOf('\n');
+  const first = nl < 0 ? head : head.slice(0, nl);
+  const subclass = /\nEvent-Subclass: ?([^\n]*)/.exec(head)?.[1];
+  const origName = /\nOrig-Event-Name: ?([^\n]*)/.exec(head)?.[1];
+  // eslint-disable-next-line no-control-regex
+  const printable = (t: string) => t.replace(/[\x00-\x1f\x7f-\xff]/g, '?').slice(0, 80);
+  return [first, subclass && `Event-Subclass: ${subclass}`, origName && `Orig-Event-Name: ${origName}`].filter(Boolean).map((t) => printable(t as string)).join(', ');
+}
 
 /** 32-bit FNV-1a over the UTF-16 code units: stable, cheap, spreads short names well. */
 export function fnv1a(text: string): number {

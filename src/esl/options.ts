@@ -16,6 +16,12 @@ export interface BackoffOptions {
   initialDelayMs: number;
   /** Ceiling of the doubling delay, ms (default 10000). */
   maxDelayMs: number;
+  /**
+   * A connection must stay up this long, without a stalled reply, before the next loss starts
+   * again from initialDelayMs (default 5000): a switch that accepts and then drops every
+   * connection is retried with a growing delay, not at once every time.
+   */
+  stableAfterMs: number;
 }
 
 export interface EslEndpointOptions {
@@ -26,6 +32,11 @@ export interface EslEndpointOptions {
   backoff?: Partial<BackoffOptions>;
   /** Connect + authenticate (+ subscribe) must finish within this, else retry (default 5000 ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * Commands are waiting and FreeSWITCH has answered none of them for this long: the connection
+   * is stuck; it is closed and opened again (default 5000 ms).
+   */
+  replyTimeoutMs?: number;
 }
 
 export interface ResolvedEndpoint {
@@ -35,9 +46,11 @@ export interface ResolvedEndpoint {
   logger: EslLogger;
   backoff: BackoffOptions;
   handshakeTimeoutMs: number;
+  replyTimeoutMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000 });
+export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ initialDelayMs: 100, maxDelayMs: 10_000, stableAfterMs: 5_000 });
+export const DEFAULT_REPLY_TIMEOUT_MS = 5_000;
 
 export function resolveEndpoint(opts: EslEndpointOptions, owner: string): ResolvedEndpoint {
   if (typeof opts.host !== 'string' || opts.host.length === 0) {
@@ -64,9 +77,12 @@ export function resolveEndpoint(opts: EslEndpointOptions, owner: string): Resolv
   if (backoff.maxDelayMs < backoff.initialDelayMs) {
     throw new RangeError(`${owner}: option 'backoff.maxDelayMs' (${backoff.maxDelayMs}) must be >= 'backoff.initialDelayMs' (${backoff.initialDelayMs})`);
   }
+  positiveInteger(backoff.stableAfterMs, `${owner}: option 'backoff.stableAfterMs'`);
   const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 5000;
   positiveInteger(handshakeTimeoutMs, `${owner}: option 'handshakeTimeoutMs'`);
-  return { host: opts.host, port: opts.port, password: opts.password, logger, backoff, handshakeTimeoutMs };
+  const replyTimeoutMs = opts.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+  positiveInteger(replyTimeoutMs, `${owner}: option 'replyTimeoutMs'`);
+  return { host: opts.host, port: opts.port, password: opts.password, logger, backoff, handshakeTimeoutMs, replyTimeoutMs };
 }
 
 export function positiveInteger(value: unknown, what: string): asserts value is number {
@@ -80,7 +96,7 @@ export function positiveInteger(value: unknown, what: string): asserts value is 
  * then a random point in its upper half ("equal jitter"), so many bridges restarting together
  * do not reconnect in lockstep yet never retry sooner than half the nominal delay.
  */
-export function backoffDelayMs(attempt: number, backoff: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelayMs(attempt: number, backoff: Pick<BackoffOptions, 'initialDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
   const nominal = Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** Math.min(attempt, 30));
   return Math.round(nominal / 2 + (random() * nominal) / 2);
 }

@@ -72,12 +72,14 @@ const SAMPLE_MASK = 63;
 /** One direction: a queue, a batcher, an ordered completion stage. */
 class Lane<Task extends { kind: string }, Result> {
   private readonly queue = new Fifo<Uint8Array>();
+  /** Per queued item, what the caller tagged it with (ingress: the sender's address), in step with `queue`; handed back with the result, never sent to a worker. */
+  private readonly tags = new Fifo<string | undefined>();
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private nextSeq = 0;
   private deliverSeq = 0;
-  private readonly done = new Map<number, { result: Result | null; error: unknown; first: number; count: number }>();
+  private readonly done = new Map<number, { result: Result | null; error: unknown; first: number; count: number; tags: (string | undefined)[] }>();
   /** Items ever pushed, and the push index of the oldest queued item (both count dropped items too). */
   private pushed = 0;
   private headIndex = 0;
@@ -89,7 +91,7 @@ class Lane<Task extends { kind: string }, Result> {
   constructor(
     private readonly makeTask: (items: Uint8Array[]) => { task: Task; transfer: ArrayBuffer[] },
     private readonly run: (task: Task, transfer: ArrayBuffer[]) => Promise<Result> | Result,
-    private readonly deliver: (result: Result, samples: QueuedSamples) => void,
+    private readonly deliver: (result: Result, samples: QueuedSamples, tags: readonly (string | undefined)[]) => void,
     private readonly onError: (error: unknown, items: number) => void,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
@@ -100,15 +102,17 @@ class Lane<Task extends { kind: string }, Result> {
     private readonly inlineMaxBatch: number,
   ) {}
 
-  push(item: Uint8Array): void {
+  push(item: Uint8Array, tag?: string): void {
     if (this.queue.length >= this.maxQueued) {
       this.queue.shift(); // drop the oldest: fresh events matter more than stale ones
+      this.tags.shift();
       this.headIndex++;
       this.stats.droppedQueueFull++;
       if (this.samples.length > 0 && this.samples[0]! < this.headIndex) this.samples.splice(0, 2);
     }
     if ((this.pushed++ & SAMPLE_MASK) === 0) this.samples.push(this.pushed - 1, performance.now());
     this.queue.push(item);
+    this.tags.push(tag);
     if (this.timer !== null && this.queue.length >= this.maxBatch) {
       // The batch filled while waiting: no reason to wait longer.
       clearTimeout(this.timer);
@@ -133,16 +137,17 @@ class Lane<Task extends { kind: string }, Result> {
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const items = this.queue.take(this.maxBatch);
+      const tags = this.tags.take(this.maxBatch);
       const first = this.headIndex;
       this.headIndex += items.length;
-      this.dispatch(items, first);
+      this.dispatch(items, tags, first);
     }
     this.stats.queued = this.queue.length;
     this.stats.inFlight = this.inFlight;
     this.checkIdle();
   }
 
-  private dispatch(items: Uint8Array[], first: number): void {
+  private dispatch(items: Uint8Array[], tags: (string | undefined)[], first: number): void {
     // Nothing in flight and a tiny batch: cheaper here than a round trip to a worker; order is
     // kept since every earlier batch has completed.
     const here = this.runHere !== null && this.inFlight === 0 && items.length <= this.inlineMaxBatch;
@@ -156,20 +161,20 @@ class Lane<Task extends { kind: string }, Result> {
     try {
       pending = here ? this.runHere!(task) : this.run(task, transfer);
     } catch (e) {
-      this.complete(seq, null, e, first, items.length);
+      this.complete(seq, null, e, first, items.length, tags);
       return;
     }
     if (pending instanceof Promise) {
       pending.then(
-        (r) => this.complete(seq, r, null, first, items.length),
-        (e: unknown) => this.complete(seq, null, e, first, items.length),
+        (r) => this.complete(seq, r, null, first, items.length, tags),
+        (e: unknown) => this.complete(seq, null, e, first, items.length, tags),
       );
-    } else this.complete(seq, pending, null, first, items.length);
+    } else this.complete(seq, pending, null, first, items.length, tags);
   }
 
-  private complete(seq: number, result: Result | null, error: unknown, first: number, count: number): void {
+  private complete(seq: number, result: Result | null, error: unknown, first: number, count: number, tags: (string | undefined)[]): void {
     this.inFlight--;
-    this.done.set(seq, { result, error: error === null ? null : { error, count }, first, count });
+    this.done.set(seq, { result, error: error === null ? null : { error, count }, first, count, tags });
     while (this.done.has(this.deliverSeq)) {
       const d = this.done.get(this.deliverSeq)!;
       this.done.delete(this.deliverSeq);
@@ -179,7 +184,7 @@ class Lane<Task extends { kind: string }, Result> {
         const e = d.error as { error: unknown; count: number };
         this.onError(e.error, e.count);
         this.takeSamples(d.first, d.count);
-      } else this.deliver(d.result!, this.takeSamples(d.first, d.count));
+      } else this.deliver(d.result!, this.takeSamples(d.first, d.count), d.tags);
     }
     this.schedule();
   }
@@ -214,6 +219,7 @@ class Lane<Task extends { kind: string }, Result> {
   /** Drops every queued item (not the ones in flight); returns how many. */
   discardQueued(): number {
     const n = this.queue.clear();
+    this.tags.clear();
     this.headIndex += n;
     return n;
   }
@@ -228,7 +234,8 @@ class Lane<Task extends { kind: string }, Result> {
 export interface CodecPoolHandlers {
   /** `samples`: some of the batch's items and when they were queued (for latency). */
   onEgress: (result: EgressResult, samples: QueuedSamples) => void;
-  onIngress: (result: IngressResult, samples: QueuedSamples) => void;
+  /** `sources`: per input datagram, the address it came from (when the caller gave one). */
+  onIngress: (result: IngressResult, samples: QueuedSamples, sources: readonly (string | undefined)[]) => void;
   /** A batch failed in a worker (it was counted as lost). */
   onTaskError: (direction: 'egress' | 'ingress', error: unknown, items: number) => void;
   /** A worker failed outside any task; Piscina replaces it. */
@@ -341,13 +348,16 @@ export class CodecPool {
     return o;
   }
 
-  /** Queue one received datagram; `origin` (relay mode) says which transport it came from, for relaying it to the other. */
-  ingress(datagram: Uint8Array, origin?: number): void {
+  /**
+   * Queue one received datagram; `origin` (relay mode) says which transport it came from, for
+   * relaying it to the other; `source` (the sender's address) comes back with the result.
+   */
+  ingress(datagram: Uint8Array, origin?: number, source?: string): void {
     if (origin !== undefined && origin !== 0) {
       this.origins.set(datagram, origin);
       this.tagged = 1;
     }
-    this.ingressLane.push(datagram);
+    this.ingressLane.push(datagram, source);
   }
 
   /** Event texts waiting for a worker (the bridge pauses the event socket when this is high). */

@@ -7,7 +7,7 @@ import { datagramLength, frameDatagramInto, multicastSenderLine, multicastSender
 import { type ScanLimits } from '../wire/header-scan.js';
 import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
-import { isStale, replayKeyOf } from '../wire/replay.js';
+import { ageDrop, eventAgeVerdict, replayKeyOf, type AgeLimit } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
 import { orderKeyOf } from '../wire/order-key.js';
@@ -37,6 +37,10 @@ export interface CodecSettings {
   limits: ScanLimits;
   /** Drop (as 'replay') events whose Event-Date-Timestamp is older than this, ms; 0 or absent = no limit. */
   maxEventAgeMs?: number;
+  /** With maxEventAgeMs: how far ahead a timestamp may be (else 'future-dated'), ms; absent = 60 s. */
+  maxClockSkewMs?: number;
+  /** With maxEventAgeMs: events without a timestamp are dropped ('no-timestamp') or accepted; absent = drop. */
+  undatedEvents?: 'drop' | 'accept';
   /** Compact wire format (src/wire/compact): what egress builds; absent = legacy only. */
   compact?: CompactCodecSettings | null;
   /** NATS JetStream state: which events are state (egress flags them; relay too); absent = none. */
@@ -277,6 +281,11 @@ export const DELIVERED = 255;
 export const COMPACT_FRAGMENT = 254;
 const REASON_INDEX = new Map<DropReason, number>(DROP_REASONS.map((r, i) => [r, i]));
 
+/** The max-event-age settings of a pool, with their defaults. */
+export function ageLimitOf(s: CodecSettings): AgeLimit {
+  return { maxAgeMs: s.maxEventAgeMs ?? 0, maxSkewMs: s.maxClockSkewMs ?? 60_000, undated: s.undatedEvents ?? 'drop' };
+}
+
 export function runIngress(state: CodecState, task: IngressTask): IngressResult {
   const n = task.ends.length;
   const drop = new Uint8Array(n).fill(DELIVERED);
@@ -285,8 +294,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const replayKeys: (string | null)[] = new Array<string | null>(n).fill(null);
   const orderKeys: (string | null)[] = new Array<string | null>(n).fill(null);
   const relay = task.origins ? new RelayCollector(task.origins, state.settings.stateBindings ?? null) : null;
-  const maxAgeMs = state.settings.maxEventAgeMs ?? 0;
-  const now = maxAgeMs > 0 ? Date.now() : 0;
+  const age = ageLimitOf(state.settings);
+  const now = age.maxAgeMs > 0 ? Date.now() : 0;
   const details: string[] = [];
   let compact: (CompactPacketInfo | null)[] | null = null;
   const allowsIngress = (name: string, subclass: string | null) => bindingAllows(state.settings.ingressBindings, name, subclass);
@@ -301,7 +310,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       const c =
         datagram.length > settings.maxDatagram
           ? ({ kind: 'drop', reason: 'oversize', detail: `compact: ${datagram.length} bytes, limit ${settings.maxDatagram}` } as const)
-          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress, lean: settings.leanSendevent ?? false });
+          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress, lean: settings.leanSendevent ?? false, age, nowMs: now });
       const dropped = c.kind === 'drop' ? c : c.drop;
       if (c.kind === 'opened') {
         (compact ??= new Array<CompactPacketInfo | null>(n).fill(null))[i] = c.info;
@@ -335,13 +344,15 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       const tooLong = facts.sender !== null && senderTooLong(facts.sender);
       // A name too long is not passed on as a sender either: it is what floods tables and logs.
       if (!tooLong) senders[i] = facts.sender;
+      const verdict = age.maxAgeMs > 0 ? eventAgeVerdict(facts.timestampUs, now, age) : 'ok';
       if (tooLong) {
         reason = 'sender-too-long';
         if (details.length < 4) details.push(`sender-too-long: Multicast-Sender of ${Buffer.byteLength(facts.sender!)} bytes, limit ${MAX_SENDER_BYTES}`);
       } else if (facts.sender !== null && facts.sender === task.ownName) reason = 'own-packet';
-      else if (isStale(facts.timestampUs, now, maxAgeMs)) {
-        reason = 'replay';
-        if (details.length < 4) details.push(`replay: Event-Date-Timestamp older than ${maxAgeMs / 1000} s`);
+      else if (verdict !== 'ok') {
+        const d = ageDrop(verdict, age);
+        reason = d.reason;
+        if (details.length < 4) details.push(`${d.reason}: ${d.detail}`);
       } else {
         if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;

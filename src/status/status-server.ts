@@ -2,9 +2,10 @@
  * The local status endpoint: HTTP on 127.0.0.1 (or a unix socket). `GET /` is a status page for a
  * browser (status-page.ts); `GET /peers` answers the C
  * module's `multicast_peers` text, `/peers.json` the same as JSON, `/status` every counter and
- * queue depth as JSON, `/healthz` 200 when FreeSWITCH is connected and nothing is degraded
- * (503 otherwise, with the reason). Peer names come from the network: no answer carries a
- * control character raw (src/wire/printable.ts).
+ * queue depth as JSON, `/metrics` Prometheus text, `/healthz` 200 `ok` when FreeSWITCH is
+ * connected and nothing is wrong, else 503 with one line per problem (e.g. `injector#1: no reply
+ * to sendevent for 5 s`). Peer names come from the network: no answer carries a control
+ * character raw (src/wire/printable.ts).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
@@ -19,8 +20,8 @@ export interface StatusSource {
   healthy(): boolean;
   /** Prometheus exposition text (metrics.ts). */
   metrics(): Promise<{ contentType: string; text: string }>;
-  /** What is wrong while FreeSWITCH is connected (e.g. another socket on the UDP port); [] = nothing. */
-  healthProblems?(): string[];
+  /** What is wrong now, one line each (empty when all is well); any makes /healthz 503. */
+  problems?(): string[];
 }
 
 export class StatusServer {
@@ -52,9 +53,9 @@ export class StatusServer {
           return;
         }
         if (url === '/healthz') {
-          if (!source.healthy()) return send(503, 'text/plain', 'FreeSWITCH not connected\n');
-          const problems = source.healthProblems?.() ?? [];
-          return problems.length === 0 ? send(200, 'text/plain', 'ok\n') : send(503, 'text/plain; charset=utf-8', printableText(problems.map((p) => `degraded: ${p}\n`).join('')));
+          const problems = source.problems?.() ?? [];
+          if (source.healthy() && problems.length === 0) return send(200, 'text/plain', 'ok\n');
+          return send(503, 'text/plain; charset=utf-8', printableText((problems.length > 0 ? problems : ['FreeSWITCH not connected']).join('\n') + '\n'));
         }
         return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /status, /metrics, /healthz\n');
       } catch (e) {

@@ -56,7 +56,25 @@ export interface FakeFreeSwitchOptions {
    * for the measured model, or some of its values. Default: commands run as soon as they arrive.
    */
   costModel?: CostModelOptions | true;
+  /** Modules `api module_exists <name>` answers `true` for (default: none of the multicast ones; see `loadedModules`). */
+  loadedModules?: readonly string[];
 }
+
+/**
+ * Faults a test can switch on (setFault), each one a way a real event socket has been seen or
+ * feared to misbehave:
+ * - `stall-replies`: commands are read but never answered (a listener thread stuck in
+ *   FreeSWITCH); `sendevent` only by default, or every command; `fire` says whether the stuck
+ *   sendevents still fire their event (FreeSWITCH may have run it before getting stuck).
+ * - `unknown-reply-type`: sendevents are answered with a message of another content type.
+ * - `drop-after-auth`: every connection is closed right after `+OK accepted`.
+ * - `auth-api-response`: `auth` is answered with an api/response (not an event socket?).
+ */
+export type FakeFault =
+  | { kind: 'stall-replies'; commands?: 'sendevent' | 'all'; fire?: boolean }
+  | { kind: 'unknown-reply-type'; contentType?: string }
+  | { kind: 'drop-after-auth' }
+  | { kind: 'auth-api-response' };
 
 export interface ReceivedSendevent {
   eventName: string; // the word after `sendevent` (e.g. 'CUSTOM')
@@ -126,6 +144,11 @@ export class FakeFreeSwitch extends EventEmitter {
   private readonly counters = { sendevents: 0, eventsFired: 0, framesQueued: 0, cutOffs: 0 };
   /** null: no cost model, commands run as they arrive. */
   private readonly cpu: CpuScheduler<{ conn: Listener; cmd: EslClientCommand }> | null;
+  private fault: FakeFault | null = null;
+  /** Commands swallowed by a `stall-replies` fault (read, never answered). */
+  stalledCommands = 0;
+  /** What `api module_exists NAME` answers `true` for; tests may change it at any time. */
+  readonly loadedModules: Set<string>;
 
   static async start(opts: FakeFreeSwitchOptions = {}): Promise<FakeFreeSwitch> {
     const fs = new FakeFreeSwitch(opts);
@@ -143,6 +166,7 @@ export class FakeFreeSwitch extends EventEmitter {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents;
     this.keepSendevents = opts.keepSendevents ?? Number.POSITIVE_INFINITY;
     this.apiEvents = opts.apiEvents ?? true;
+    this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia']);
     this.cpu = opts.costModel === undefined ? null : new CpuScheduler(resolveCostModel(opts.costModel), (_lane, job) => this.runCommand(job.conn, job.cmd));
     this.identity = {
       coreUuid: opts.coreUuid ?? randomUUID(),
@@ -207,6 +231,11 @@ export class FakeFreeSwitch extends EventEmitter {
   /** A HEARTBEAT shaped like the capture (esl-session-heartbeat.raw), without the C module's Multicast-Sender. */
   fireHeartbeat(): Buffer {
     return this.fire(this.heartbeatRequest());
+  }
+
+  /** Switches a fault on (see FakeFault) for every connection, or off with null. */
+  setFault(fault: FakeFault | null): void {
+    this.fault = fault;
   }
 
   /** Simulates a lost event socket: every connection is dropped at once; the server keeps listening. */
@@ -357,9 +386,14 @@ export class FakeFreeSwitch extends EventEmitter {
     }
     if (!conn.authed) {
       if (lower.startsWith('auth ')) {
+        if (this.fault?.kind === 'auth-api-response') {
+          conn.write(apiResponse('-ERR auth Command not found!\n'));
+          return;
+        }
         if (line.slice(5) === this.password) {
           conn.authed = true;
           conn.write(commandReply('+OK accepted'));
+          if (this.fault?.kind === 'drop-after-auth') setImmediate(() => conn.destroy());
         } else {
           conn.write(commandReply('-ERR invalid'));
           this.finish(conn);
@@ -367,6 +401,12 @@ export class FakeFreeSwitch extends EventEmitter {
         return;
       }
       conn.write(commandReply('-ERR command not found'));
+      return;
+    }
+    const f = this.fault;
+    if (f?.kind === 'stall-replies' && ((f.commands ?? 'sendevent') === 'all' || lower.startsWith('sendevent'))) {
+      this.stalledCommands++;
+      if (f.fire === true && lower.startsWith('sendevent')) this.sendevent(conn, cmd, false);
       return;
     }
     if (lower.startsWith('filter ')) return conn.write(commandReply(conn.sub.filter(line.slice(7))));
@@ -388,7 +428,7 @@ export class FakeFreeSwitch extends EventEmitter {
     conn.write(commandReply('-ERR command not found'));
   }
 
-  private sendevent(conn: Listener, cmd: EslClientCommand): void {
+  private sendevent(conn: Listener, cmd: EslClientCommand, reply = true): void {
     const uuid = randomUUID();
     const eventName = cmd.line.slice(9).replace(/^[ \t]+/, '');
     const received: ReceivedSendevent = {
@@ -400,7 +440,12 @@ export class FakeFreeSwitch extends EventEmitter {
     };
     this.counters.sendevents++;
     if (this.sendevents.length < this.keepSendevents) this.sendevents.push(received);
-    conn.write(commandReply(`+OK ${uuid}`));
+    const f = this.fault;
+    if (!reply) {
+      // stalled: fired, never answered
+    } else if (f?.kind === 'unknown-reply-type') {
+      conn.write(Buffer.from(`Content-Type: ${f.contentType ?? 'text/x-unknown'}\nReply-Text: +OK ${uuid}\n\n`, 'latin1'));
+    } else conn.write(commandReply(`+OK ${uuid}`));
     this.emit('sendevent', received);
 
     // The event as FreeSWITCH builds it: Command, the given headers (raw, "" dropped), Event-UUID;
@@ -460,6 +505,9 @@ export class FakeFreeSwitch extends EventEmitter {
       }
       case 'echo':
         return { known: true, output: arg ?? '' };
+      case 'module_exists':
+        // mod_commands: `true` or `false`, no newline.
+        return { known: true, output: arg !== null && this.loadedModules.has(arg.trim()) ? 'true' : 'false' };
       default:
         return { known: false, output: `-ERR ${command} Command not found!\n` };
     }

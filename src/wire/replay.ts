@@ -29,10 +29,49 @@ export function replayKeyOf(datagram: Uint8Array): string | null {
 
 /**
  * An event older than `maxAgeMs` by its Event-Date-Timestamp (µs since the epoch); 0 = no limit.
- * Events without a timestamp, and events from the future (clock skew), are not stale.
+ * Only the age: eventAgeVerdict also judges future and missing timestamps.
  */
 export function isStale(timestampUs: number | null, nowMs: number, maxAgeMs: number): boolean {
   return maxAgeMs > 0 && timestampUs !== null && nowMs - timestampUs / 1000 > maxAgeMs;
+}
+
+/** max-event-age and its companions (params max-clock-skew, max-event-age-undated). */
+export interface AgeLimit {
+  /** 0 = no age check at all (then nothing below applies either). */
+  maxAgeMs: number;
+  /** How far ahead of our clock a timestamp may be (the senders' clocks are never exactly ours). */
+  maxSkewMs: number;
+  /** An event without a (numeric) Event-Date-Timestamp: dropped, or let through. */
+  undated: 'drop' | 'accept';
+}
+
+export type AgeVerdict = 'ok' | 'stale' | 'future' | 'undated';
+
+/**
+ * What max-event-age makes of an event's Event-Date-Timestamp. A stamp far in the future would
+ * pass the age check for ever (a packet captured with it could be replayed until then), so one
+ * more than maxSkewMs ahead is refused. FreeSWITCH stamps every event, so one without a stamp
+ * was made by hand: refused unless `undated` is 'accept'.
+ */
+export function eventAgeVerdict(timestampUs: number | null, nowMs: number, limit: AgeLimit): AgeVerdict {
+  if (limit.maxAgeMs <= 0) return 'ok';
+  if (timestampUs === null) return limit.undated === 'accept' ? 'ok' : 'undated';
+  const ageMs = nowMs - timestampUs / 1000;
+  if (ageMs > limit.maxAgeMs) return 'stale';
+  if (-ageMs > limit.maxSkewMs) return 'future';
+  return 'ok';
+}
+
+/** The drop reason and a detail line for a refused verdict. */
+export function ageDrop(v: Exclude<AgeVerdict, 'ok'>, limit: AgeLimit): { reason: 'replay' | 'future-dated' | 'no-timestamp'; detail: string } {
+  switch (v) {
+    case 'stale':
+      return { reason: 'replay', detail: `Event-Date-Timestamp older than ${limit.maxAgeMs / 1000} s` };
+    case 'future':
+      return { reason: 'future-dated', detail: `Event-Date-Timestamp more than ${limit.maxSkewMs / 1000} s ahead of this clock (max-clock-skew)` };
+    case 'undated':
+      return { reason: 'no-timestamp', detail: 'no Event-Date-Timestamp while max-event-age is set (max-event-age-undated drop)' };
+  }
 }
 
 export interface ReplayGuardOptions {
@@ -52,6 +91,14 @@ export interface ReplayGuardStats {
 }
 
 export const DEFAULT_REPLAY_MAX_KEYS = 1_000_000;
+
+export interface ReplayGuardSnapshot {
+  windowMs: number;
+  turnedAtMs: number | null;
+  /** Keys (16 latin1 characters each) of the newer and the older generation. */
+  current: string[];
+  previous: string[];
+}
 
 export class ReplayGuard {
   readonly windowMs: number;
@@ -91,6 +138,26 @@ export class ReplayGuard {
 
   stats(): ReplayGuardStats {
     return { checked: this.checked, replays: this.replays, keys: this.current.size + this.previous.size, earlyTurns: this.earlyTurns };
+  }
+
+  /** Everything needed to go on after a restart (see replay-state.ts): the keys of both generations and when they turned. */
+  snapshot(): ReplayGuardSnapshot {
+    return { windowMs: this.windowMs, turnedAtMs: this.turnedAt, current: [...this.current], previous: [...this.previous] };
+  }
+
+  /**
+   * Takes over a snapshot saved by an earlier run (before any packet of this one): the keys stay
+   * remembered as long as they would have been without the restart; generations already past
+   * are dropped by the next check. At most maxKeys are taken (the newest generation first).
+   */
+  restore(s: ReplayGuardSnapshot, nowMs: number): number {
+    this.turnedAt = s.turnedAtMs ?? nowMs;
+    const half = this.maxKeys >> 1;
+    this.current = new Set(s.current.slice(0, half));
+    this.previous = new Set(s.previous.slice(0, half));
+    // The saved window may differ from ours (a changed replay-window): the keys are kept either way.
+    this.turn(nowMs);
+    return this.current.size + this.previous.size;
   }
 
   private turn(now: number): void {

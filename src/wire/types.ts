@@ -33,6 +33,8 @@ export const DROP_REASONS = [
   'filtered', // not in ingress-bindings
   'replay', // a PSK packet's UUID was seen before within the replay window
   'sender-too-long', // a Multicast-Sender longer than MAX_PEER_NAME_BYTES (a name no FreeSWITCH has; floods the peer table)
+  'future-dated', // max-event-age: Event-Date-Timestamp further ahead of our clock than max-clock-skew
+  'no-timestamp', // max-event-age: no Event-Date-Timestamp (max-event-age-undated drop)
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { decodeDatagram, originalEvent } from '../../src/wire/ingress.js';
-import { moduleXml, runCli, spawnCli, waitFor, withTimeout } from '../../testkit/bridge-harness.js';
+import { spawn } from 'node:child_process';
+import { CLI_MAIN, moduleXml, runCli, spawnCli, waitFor, withTimeout } from '../../testkit/bridge-harness.js';
 import { freeUdpPort } from '../../testkit/udp-ports.js';
 import { httpGet } from '../../testkit/http-get.js';
 
@@ -116,4 +117,28 @@ test('run: a wrong ESL password exits 1 with a clear message, without retrying a
   assert.match(String(fatal.msg), /rejected the event-socket password .*check the ESL password setting — not retrying/);
   assert.ok(!r.stderr.includes('not-the-password') && !r.stderr.includes('the-real-password'), 'no password in the output');
   assert.ok(connections <= 3, `one attempt per connection (events + 2 injectors), got ${connections}`);
+});
+
+test('run: a SIGTERM the moment the bridge says it started still drains and exits 0 (the handlers are in place before the start ends)', { timeout: 40_000 }, async (t) => {
+  const fs = await fakeFs(t);
+  const port = await freeUdpPort('127.0.0.1');
+  const file = configFile(t, { address: '127.0.0.2', port: String(port), bindings: 'HEARTBEAT', 'source-address': '127.0.0.1', 'status-listen': 'off', workers: '0', 'esl-port': String(fs.port) });
+  for (let i = 0; i < 5; i++) {
+    const child = spawn(process.execPath, [CLI_MAIN, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } });
+    let stderr = '';
+    let sent = false;
+    const exited = new Promise<number | string>((resolve) => child.once('close', (code, sig) => resolve(code ?? sig ?? 'unknown')));
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      // Sent from the very callback that sees the line (not polled), so it lands right after it.
+      if (!sent && stderr.includes('"bridge started"')) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    assert.equal(await withTimeout(exited, 15_000, `run ${i}: exit`), 0, stderr);
+  }
 });

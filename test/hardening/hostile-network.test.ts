@@ -236,13 +236,13 @@ test('/healthz says degraded, with the reason, while FreeSWITCH is connected but
     peersJson: () => ({ peers: [{ name: 'a\u009bb\u202e' }] }),
     status: () => ({}),
     healthy: () => true,
-    healthProblems: () => problems,
+    problems: () => problems,
     metrics: async () => ({ contentType: 'text/plain', text: '' }),
   }))!;
   t.after(() => server.close());
   assert.deepEqual(await httpGet(`http://${server.address}/healthz`), { code: 200, body: 'ok\n' });
   problems = ['other sockets on UDP port 4242 can take the bridge\'s datagrams: 0.0.0.0:4242'];
-  assert.deepEqual(await httpGet(`http://${server.address}/healthz`), { code: 503, body: `degraded: ${problems[0]}\n` });
+  assert.deepEqual(await httpGet(`http://${server.address}/healthz`), { code: 503, body: `${problems[0]}\n` });
   const json = (await httpGet(`http://${server.address}/peers.json`)).body;
   assert.equal(json, '{"peers":[{"name":"a\\u009Bb\\u202E"}]}\n');
   assert.equal((await httpGet(`http://${server.address}/peers`)).body, 'Peer a\\x9B UP\n');

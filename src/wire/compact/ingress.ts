@@ -6,6 +6,7 @@
 import type { ScanLimits } from '../header-scan.js';
 import { buildSendevent, packetFacts } from '../ingress.js';
 import type { DropReason } from '../types.js';
+import { ageDrop, eventAgeVerdict, type AgeLimit } from '../replay.js';
 import { deriveCompactKey, openDatagram, type CompactHeader } from './format.js';
 import { decodeMessage, decompress } from './message.js';
 
@@ -17,6 +18,10 @@ export interface MessageOptions {
   allows: (eventName: string, subclass: string | null) => boolean;
   /** Lean sendevent commands (setting lean-sendevent); absent = full. */
   lean?: boolean;
+  /** max-event-age on the event's Event-Date-Timestamp, as for the legacy format; absent = none. */
+  age?: AgeLimit;
+  /** The clock for `age`, epoch ms (absent: Date.now()). */
+  nowMs?: number;
 }
 
 export type MessageOutcome =
@@ -34,6 +39,10 @@ export function messageToCommand(payload: Buffer, flags: number, o: MessageOptio
   const heartbeat = facts.eventName === 'HEARTBEAT';
   if (facts.sender !== null && facts.sender === o.ownName) {
     return { ok: false, reason: 'own-packet', detail: 'our own compact packet', sender: facts.sender, heartbeat: false };
+  }
+  if (o.age !== undefined && o.age.maxAgeMs > 0) {
+    const v = eventAgeVerdict(facts.timestampUs, o.nowMs ?? Date.now(), o.age);
+    if (v !== 'ok') return { ok: false, ...ageDrop(v, o.age), sender: facts.sender, heartbeat: false };
   }
   if (!o.allows(facts.eventName ?? '', facts.subclass)) {
     return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat };

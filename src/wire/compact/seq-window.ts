@@ -35,6 +35,20 @@ export class SeqWindow {
     return this.highest;
   }
 
+  /** The bitmap (a copy), for saving; with `top` it is the whole state. */
+  bitmap(): Uint8Array {
+    return new Uint8Array(this.bits.buffer.slice(0));
+  }
+
+  /** A window as saved by bitmap() and top; null when the bitmap does not fit this size. */
+  static restore(size: number, top: number, bitmap: Uint8Array): SeqWindow | null {
+    if (bitmap.length !== size / 8 || !Number.isInteger(top) || top < -1 || top > 0xffffffff) return null;
+    const w = new SeqWindow(size);
+    new Uint8Array(w.bits.buffer).set(bitmap);
+    w.highest = top;
+    return w;
+  }
+
   /** Judges `seq` and, when accepted, records it. */
   check(seq: number): SeqVerdict {
     if (seq > this.highest) {
@@ -90,6 +104,19 @@ interface SenderState {
   duplicates: number;
   tooOld: number;
   lastSeenMs: number;
+  /** Latest send time (its clock, unix seconds) of an accepted datagram. */
+  latestTime: number;
+}
+
+/** What a sender instance's replay protection needs across a restart (see replay-state.ts). */
+export interface SenderSnapshot {
+  sender: string;
+  name: string | null;
+  top: number;
+  /** The window's bitmap. */
+  bits: Uint8Array;
+  lastSeenMs: number;
+  latestTime: number;
 }
 
 export interface SenderTrackerOptions {
@@ -128,13 +155,14 @@ export class SenderTracker {
         return 'stale';
       }
       if (this.senders.size >= this.maxSenders) this.evictOldest();
-      s = { window: new SeqWindow(this.windowSize), name: null, lowest: seq, received: 0, reordered: 0, duplicates: 0, tooOld: 0, lastSeenMs: nowMs };
+      s = { window: new SeqWindow(this.windowSize), name: null, lowest: seq, received: 0, reordered: 0, duplicates: 0, tooOld: 0, lastSeenMs: nowMs, latestTime: timeSeconds };
       this.senders.set(sender, s);
     }
     const v = s.window.check(seq);
     if (v === 'new' || v === 'reordered') {
       s.received++;
       s.lastSeenMs = nowMs;
+      if (timeSeconds > s.latestTime) s.latestTime = timeSeconds;
       if (seq < s.lowest) s.lowest = seq;
       if (v === 'reordered') s.reordered++;
     } else if (v === 'duplicate') s.duplicates++;
@@ -181,6 +209,37 @@ export class SenderTracker {
       out.set(s.name, a);
     }
     return out;
+  }
+
+  /**
+   * The sender instances worth remembering across a restart: those whose datagrams could still
+   * pass the freshness check of an unknown sender (maxAgeSeconds either side of now) if this
+   * receiver forgot them. Older ones need no memory: their captures are refused as stale anyway.
+   * The margin counts the sender's clock as well as ours (a sender ahead of us stays longer).
+   */
+  snapshot(nowMs: number): SenderSnapshot[] {
+    const out: SenderSnapshot[] = [];
+    const horizonMs = 2 * this.maxAgeSeconds * 1000;
+    for (const [sender, s] of this.senders) {
+      if (nowMs - Math.max(s.lastSeenMs, s.latestTime * 1000) > horizonMs) continue;
+      out.push({ sender, name: s.name, top: s.window.top, bits: s.window.bitmap(), lastSeenMs: s.lastSeenMs, latestTime: s.latestTime });
+    }
+    return out;
+  }
+
+  /** Takes over saved sender windows (before any datagram of this run); returns how many were taken. */
+  restore(saved: readonly SenderSnapshot[]): number {
+    let taken = 0;
+    for (const x of saved) {
+      if (this.senders.has(x.sender)) continue;
+      const window = SeqWindow.restore(this.windowSize, x.top, x.bits);
+      if (window === null) continue;
+      if (this.senders.size >= this.maxSenders) this.evictOldest();
+      // Counts start again; `lowest` past the top so nothing counts as lost from before the restart.
+      this.senders.set(x.sender, { window, name: x.name, lowest: x.top + 1, received: 0, reordered: 0, duplicates: 0, tooOld: 0, lastSeenMs: x.lastSeenMs, latestTime: x.latestTime });
+      taken++;
+    }
+    return taken;
   }
 
   private evictOldest(): void {
