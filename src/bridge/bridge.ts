@@ -17,7 +17,7 @@ import { SendeventInjector } from '../esl/injector.js';
 import { apiCommandKey, OwnApiCommands } from '../esl/own-api-commands.js';
 import type { EslFatalError } from '../esl/connection.js';
 import { UdpTransport, UdpTransportError } from '../transport/udp/udp-transport.js';
-import { describeNats, natsConfigChanged } from '../config/nats-config.js';
+import { describeNats } from '../config/nats-config.js';
 import { NatsLink } from '../transport/nats/link.js';
 import { multicastPeersText, PeerTable, type PeerChange } from '../peers/peer-table.js';
 import { UdpSocketWatch, type UdpWatchResult } from '../transport/udp/udp-watch.js';
@@ -47,6 +47,7 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
 import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
 import type { QueuedSamples } from '../pool/codec-pool.js';
@@ -324,6 +325,15 @@ export class Bridge {
     const every = this.options.replaySaveIntervalMs ?? REPLAY_SAVE_INTERVAL_MS;
     this.replayTimer = setInterval(() => void this.saveReplayState(false), every);
     this.replayTimer.unref();
+  }
+
+  /** Reload: the replay state is written one last time where it was, then kept in the new place (or nowhere). */
+  private async moveReplayState(next: Config): Promise<void> {
+    if (this.replayTimer !== null) clearInterval(this.replayTimer);
+    this.replayTimer = null;
+    await this.saveReplayState(true);
+    this.replayStore = null;
+    await this.loadReplayState(next);
   }
 
   private replayState(): ReplayState {
@@ -1043,18 +1053,14 @@ export class Bridge {
       this.logger.debug({ why }, 'configuration unchanged');
       return;
     }
-    const changed = (f: (c: Config) => unknown) => JSON.stringify(f(old)) !== JSON.stringify(f(next));
-    const secretChanged = (a: Config['psk'], b: Config['psk']) => (a === null ? b !== null : b === null || !a.sameAs(b));
+    const plan = reloadPlan(old, next);
+    const step = (s: ReloadStep) => plan.steps.has(s);
     try {
       // First, as it is the one step that can fail for reasons outside the file (address in use).
-      if (changed((c) => c.statusListen)) await this.moveStatus(old.statusListen, next.statusListen);
-      if (changed((c) => c.logLevel)) this.logger.level = next.logLevel;
-      if (
-        changed((c) => [c.destinations, c.compactDestinations, c.port, c.sourceAddress, c.sourceAddressIpv6, c.ttl, c.loopback, c.multicastInterface, c.udpRcvbufBytes])
-      ) {
-        await this.replaceTransport(next, old);
-      }
-      if (natsConfigChanged(old.nats, next.nats)) {
+      if (step('status')) await this.moveStatus(old.statusListen, next.statusListen);
+      if (step('log-level')) this.logger.level = next.logLevel;
+      if (step('udp')) await this.replaceTransport(next, old);
+      if (step('nats')) {
         // Make before break: the new connection is up (or retrying) before the old one closes.
         const n = next.nats === null ? null : this.createNats(next);
         await n?.start();
@@ -1063,36 +1069,32 @@ export class Bridge {
         n?.setOwnName(this.switchname);
         setTimeout(() => void oldN?.close(), 200).unref();
       }
-      if (
-        secretChanged(old.psk, next.psk) ||
-        changed((c) => [c.bindings, c.ingressBindings, c.leanSendevent, c.maxDatagram, c.workers, c.batchSize, c.batchDelayUs, c.maxHeaders, c.maxHeaderBytes, c.maxEventAgeSeconds, c.maxClockSkewSeconds, c.undatedEvents, c.compactDestinations.length > 0, c.destinations.length > 0, c.compactFragmentBytes, c.compactCompressAbove, c.nats?.state?.events])
-      ) {
+      if (step('pool')) {
         this.pools.replace(this.createPool(next));
         this.pool = this.pools.current;
       }
       this.pool.switchname = next.switchname;
-      const otherFreeSwitch = changed((c) => [c.esl.host, c.esl.port]) || !old.esl.password.sameAs(next.esl.password);
-      if (otherFreeSwitch || changed((c) => c.injectors)) {
+      if (step('injector')) {
         // Only when its own settings change: a new injector beside a draining old one could reorder a sender's events.
         const oldInjector = this.injector;
         this.injector = this.createInjector(next);
         this.injector.start();
         void oldInjector.close(5000);
       }
-      if (otherFreeSwitch || changed((c) => eslSubscription(c.bindings, BRIDGE_SUBSCRIPTION))) {
-        this.replaceSource(this.createSource(next), !otherFreeSwitch);
+      if (step('events') && (!plan.sameFreeSwitch || plan.changed.includes('eslReplyTimeoutSeconds') || eslSubscription(old.bindings, BRIDGE_SUBSCRIPTION) !== eslSubscription(next.bindings, BRIDGE_SUBSCRIPTION))) {
+        this.replaceSource(this.createSource(next), plan.sameFreeSwitch);
       }
-      if (changed((c) => [c.peerTimeoutSeconds, c.maxPeers])) {
+      if (step('peer-limits')) {
         // Keep who was seen; only the limits change.
         this.peers.setLimits(next.peerTimeoutSeconds * 1000, next.maxPeers);
         this.peerEvents = peerEventBucket(next, this.now());
       }
-      // Keep what was seen unless the window changes or PSK mode is switched.
-      if (changed((c) => [c.psk === null, c.replayWindowSeconds])) this.replay = replayGuardFor(next);
+      if (step('replay-guard')) this.replay = replayGuardFor(next);
+      if (step('replay-store')) await this.moveReplayState(next);
       this.config = next;
       this.pool.ownName = this.switchname;
       this.counters.reloads.applied++;
-      this.logger.info({ why, destinations: describeDestinations(next), status: this.status?.address ?? 'off', logLevel: next.logLevel }, 'configuration reloaded');
+      this.logger.info({ why, changed: plan.changed, destinations: describeDestinations(next), status: this.status?.address ?? 'off', logLevel: next.logLevel }, 'configuration reloaded');
     } catch (e) {
       this.counters.reloads.rejected++;
       this.logger.error({ why, err: (e as Error).message }, 'could not apply the new configuration; keeping the running one');

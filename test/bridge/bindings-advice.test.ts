@@ -34,7 +34,7 @@ test("loadConfig: the guide's bindings give the HEARTBEAT warning and the multic
   }
 });
 
-function logLines(stderr: string): Array<{ level: number; msg: string }> {
+function logLines(stderr: string): Array<{ level: number; msg: string; esl?: string }> {
   return stderr
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -66,7 +66,7 @@ test('run: the warning (warn) and the notice (info) once at start, once more on 
   const count = (re: RegExp, level: number) => logLines(run.stderr()).filter((l) => l.level === level && re.test(l.msg)).length;
   // Connected to FreeSWITCH: past start, so the SIGHUP handler is installed (a SIGHUP before it
   // would end the process).
-  await waitFor('the bridge connected', () => logLines(run.stderr()).some((l) => l.msg === 'connected to FreeSWITCH'), 10_000, () => run.stderr());
+  await waitFor('the bridge connected', () => logLines(run.stderr()).some((l) => l.msg === 'connected to FreeSWITCH event socket' && l.esl === 'events'), 10_000, () => run.stderr());
   assert.equal(count(HEARTBEAT_WARNING, 40), 1, run.stderr());
   assert.equal(count(MULTICAST_NOTICE, 30), 1, run.stderr());
 

@@ -33,9 +33,9 @@ test("real FreeSWITCH, bindings ALL: the bridge's own api commands raise no data
   const bridge = await Bridge.start({ config, logger: createLogger({ level: 'info', format: 'json', destination: logs.stream }) });
   t.after(() => bridge.stop());
   assert.ok(await bridge.ready(20_000), 'connected to fs-a');
-  await waitFor('the echoes of both probes held back', () => bridge.counters.egress.ownCommand >= 2, 10_000, () => bridge.counters.egress);
+  await waitFor('the echoes of the three probes held back', () => bridge.counters.egress.ownCommand >= 3, 10_000, () => bridge.counters.egress);
   await rig.cli('a', 'status');
   await waitFor("fs_cli's status sent as an API event", () => apiCommands.includes('status'), 10_000, () => apiCommands);
   assert.deepEqual(apiCommands.filter((c) => c.startsWith('global_getvar')), []);
-  assert.equal(bridge.counters.egress.ownCommand, 2);
+  assert.equal(bridge.counters.egress.ownCommand, 3);
 });
