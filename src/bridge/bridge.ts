@@ -42,11 +42,11 @@ import { StatusServer } from '../status/status-server.js';
 import { buildCustomSendevent } from '../wire/ingress.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { ReplayGuard } from '../wire/replay.js';
-import { eventSequenceOf } from '../wire/plain-header.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { SourceHandover } from './source-handover.js';
 import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
 import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
@@ -103,31 +103,8 @@ const EGRESS_PAUSE_AT = 8192;
 const EGRESS_RESUME_AT = 2048;
 /** The longest a read pause lasts (FreeSWITCH buffers meanwhile; it cuts a reader 100000 events behind). */
 const EGRESS_PAUSE_MAX_MS = 500;
-/** A reload's new event source buffers at most this many events before it takes over. */
-const HANDOVER_MAX_BUFFERED = 200_000;
-/** After the new source is subscribed, it takes over at the latest this much later. */
-const HANDOVER_DEADLINE_MS = 2_000;
-/** And in any case this long after the reload (the new source cannot connect). */
-const HANDOVER_TIMEOUT_MS = 10_000;
 /** A replaced pool gets this long to finish what it holds; then it is closed and the rest counted lost. */
 const POOL_DRAIN_TIMEOUT_MS = 5_000;
-
-/**
- * A reload's switch from one event source to another on the same FreeSWITCH, make before break.
- * `old` feeds the pool while `next` subscribes and buffers. FreeSWITCH numbers every event with
- * one switch-wide `Event-Sequence`, so the new stream's first event marks the switch point: the
- * old stream is passed on up to just before it, the new one from it on. Both cover the moment in
- * between, so nothing the new bindings take is lost once `next` is subscribed (which is what
- * `ready()` waits for), nothing is sent twice, and the order is FreeSWITCH's.
- */
-interface SourceHandover {
-  readonly old: EslEventSource;
-  readonly next: EslEventSource;
-  readonly buffered: Buffer[];
-  /** Event-Sequence of the new stream's first event; null until it has one. */
-  switchAt: number | null;
-  timer: NodeJS.Timeout;
-}
 
 export class Bridge {
   readonly counters: Counters = newCounters();
@@ -490,11 +467,7 @@ export class Bridge {
       onConnectionChange: (up) => {
         // The connection logs its own ups and downs (rate-limited); nothing more here.
         if (up) void this.learnFromFreeSwitch(source);
-        const h = this.handover;
-        if (up && h !== null && source === h.next) {
-          clearTimeout(h.timer);
-          h.timer = setTimeout(() => this.completeHandover('deadline'), HANDOVER_DEADLINE_MS).unref();
-        }
+        if (up && this.handover?.next === source) this.handover.nextSubscribed();
       },
     });
     return source;
@@ -502,36 +475,10 @@ export class Bridge {
 
   private onSourceEvents(from: EslEventSource, texts: Buffer[]): void {
     if (!this.accepting) return;
-    const h = this.handover;
-    if (h === null) {
-      if (from === this.source) this.passOn(texts);
-      return;
-    }
-    if (from === h.next) {
-      if (h.switchAt === null) {
-        h.switchAt = eventSequenceOf(texts[0]!);
-        // Without a sequence number the streams cannot be lined up: switch at once.
-        if (h.switchAt === null) {
-          h.buffered.push(...texts);
-          return this.completeHandover('no Event-Sequence');
-        }
-      }
-      h.buffered.push(...texts);
-      if (h.buffered.length > HANDOVER_MAX_BUFFERED) this.completeHandover('buffer full');
-      return;
-    }
-    if (from !== h.old) return; // a source already replaced
-    if (h.switchAt === null) return this.passOn(texts);
-    // The old stream is passed on up to the switch point; reaching it ends the old stream.
-    let i = 0;
-    while (i < texts.length) {
-      const seq = eventSequenceOf(texts[i]!);
-      if (seq !== null && seq >= h.switchAt) break;
-      i++;
-    }
-    if (i > 0) this.passOn(i === texts.length ? texts : texts.slice(0, i));
-    if (i < texts.length) this.completeHandover('streams met');
+    if (this.handover !== null) this.handover.onEvents(from, texts);
+    else if (from === this.source) this.passOn(texts);
   }
+
 
   /** On every (re)connect: what FreeSWITCH says about itself (asked with `api`, see learnOwnAddresses). */
   private async learnFromFreeSwitch(source: EslEventSource): Promise<void> {
@@ -619,9 +566,9 @@ export class Bridge {
     p.source.resume();
   }
 
-  /** Reload: a new event source replaces the running one (see SourceHandover). */
+  /** Reload: a new event source replaces the running one (source-handover.ts). */
   private replaceSource(next: EslEventSource, sameFreeSwitch: boolean): void {
-    if (this.handover !== null) this.completeHandover('another reload');
+    this.handover?.complete('another reload');
     const old = this.source;
     if (!sameFreeSwitch) {
       this.source = next;
@@ -629,21 +576,17 @@ export class Bridge {
       void old.close();
       return;
     }
-    const timer = setTimeout(() => this.completeHandover('timeout'), HANDOVER_TIMEOUT_MS).unref();
-    this.handover = { old, next, buffered: [], switchAt: null, timer };
+    this.handover = new SourceHandover(old, next, {
+      passOn: (texts) => {
+        if (this.accepting) this.passOn(texts);
+      },
+      done: (source, how, buffered, switchAt) => {
+        this.handover = null;
+        this.source = source;
+        this.logger.info({ esl: 'events', how, buffered, switchAt }, 'new event socket took over');
+      },
+    });
     next.start();
-  }
-
-  /** The new source takes over: the old one closes, what the new one buffered is passed on. */
-  private completeHandover(how: string): void {
-    const h = this.handover;
-    if (h === null) return;
-    this.handover = null;
-    clearTimeout(h.timer);
-    this.source = h.next;
-    void h.old.close();
-    this.logger.info({ esl: 'events', how, buffered: h.buffered.length, switchAt: h.switchAt }, 'new event socket took over');
-    if (this.accepting && h.buffered.length > 0) this.passOn(h.buffered);
   }
 
   private createInjector(c: Config): SendeventInjector {
@@ -1112,12 +1055,8 @@ export class Bridge {
     if (this.socketTimer !== null) clearInterval(this.socketTimer);
     if (this.readPause !== null) clearTimeout(this.readPause.timer);
     const h = this.handover;
-    if (h !== null) {
-      this.handover = null;
-      clearTimeout(h.timer);
-      await h.next.close();
-      if (h.old !== this.source) await h.old.close();
-    }
+    this.handover = null;
+    await h?.abandon(this.source);
     await this.source.close();
     const drained = await Promise.race([
       Promise.all([this.pools.settled(), this.pool.drain()]).then(() => true),
