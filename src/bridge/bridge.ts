@@ -590,7 +590,12 @@ export class Bridge {
   }
 
   private createInjector(c: Config): SendeventInjector {
-    return new SendeventInjector({ ...this.eslEndpoint(c), connections: c.injectors, onFatal: (e) => this.fatal(e) });
+    return new SendeventInjector({
+      ...this.eslEndpoint(c),
+      connections: c.injectors,
+      onFatal: (e) => this.fatal(e),
+      onReplyLatency: (seconds) => this.metrics.ingressLatency.observe(seconds),
+    });
   }
 
   private learnName(name: string): void {
@@ -618,7 +623,7 @@ export class Bridge {
     if (result.kind === 'egress') {
       this.onEgress(result);
       if (samples !== null) for (let i = 1; i < samples.length; i += 2) this.metrics.egressLatency.observe((now - samples[i]!) / 1000);
-    } else this.onIngress(result, sources ?? []);
+    } else this.onIngress(result, sources ?? [], samples);
   }
 
   private createPools(c: Config): PoolChain<CodecPool, PoolOutput> {
@@ -671,11 +676,14 @@ export class Bridge {
     }
   }
 
-  private onIngress(r: IngressResult, sources: readonly (string | undefined)[] = []): void {
+  private onIngress(r: IngressResult, sources: readonly (string | undefined)[] = [], samples: QueuedSamples = null): void {
     const g = this.counters.ingress;
     const now = this.now();
     if (r.relay !== undefined) fanOutRelay(r, this.destinations());
+    let s = 0; // the next latency sample: [offset, queued at] pairs, in offset order
     for (let i = 0; i < r.ends.length; i++) {
+      while (samples !== null && s < samples.length && samples[s]! < i) s += 2;
+      const queuedAt = samples !== null && samples[s] === i ? samples[s + 1] : undefined;
       const sender = r.senders[i] ?? null;
       const info = r.compact?.[i] ?? null;
       if (info !== null && this.onCompactIngress(info, sender, now)) continue;
@@ -684,7 +692,7 @@ export class Bridge {
         g.dropped.replay++;
         continue;
       }
-      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
+      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt);
       else {
         const reason = DROP_REASONS[r.drop[i]!]!;
         g.dropped[reason]++;
@@ -704,8 +712,9 @@ export class Bridge {
     if (line !== null) this.logger.warn(line.fields, line.message);
   }
 
-  private fire(orderKey: string, command: Buffer): void {
-    this.injector.send(orderKey, command);
+  /** `queuedAt`: for a sampled datagram, when it was received (ingress latency to FreeSWITCH's reply). */
+  private fire(orderKey: string, command: Buffer, queuedAt?: number): void {
+    this.injector.send(orderKey, command, queuedAt);
     this.counters.ingress.fired++;
   }
 

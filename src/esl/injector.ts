@@ -47,6 +47,8 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
   warnIntervalMs?: number;
   /** Wrong password or ACL: the injector has stopped for good. */
   onFatal?(error: EslFatalError): void;
+  /** For commands sent with a start time: seconds from then to FreeSWITCH's `+OK` (latency metrics). */
+  onReplyLatency?(seconds: number): void;
 }
 
 export interface InjectorConnectionStats {
@@ -100,6 +102,7 @@ export class SendeventInjector {
       maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
       maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
       warnIntervalMs: options.warnIntervalMs ?? DEFAULTS.warnIntervalMs,
+      stamps: options.onReplyLatency === undefined ? null : { at: new WeakMap<Buffer, number>(), observe: options.onReplyLatency },
     };
     positiveInteger(settings.connections, `${owner}: option 'connections'`);
     if (settings.connections > 64) throw new RangeError(`${owner}: option 'connections' must be 1..64, got ${settings.connections}`);
@@ -136,12 +139,14 @@ export class SendeventInjector {
    * Queues one complete command text (`sendevent CUSTOM\n...\n\n[body]`) on the connection of
    * its order key. Never blocks; drops the oldest queued commands when the queue is full.
    */
-  send(orderKey: string, command: Buffer): void {
+  send(orderKey: string, command: Buffer, startedAtMs?: number): void {
     const lane = this.laneFor(orderKey);
     if (this.closing) {
       lane.counters.droppedRefused++;
       return;
     }
+    const stamps = lane.stamps;
+    if (startedAtMs !== undefined && stamps !== null) stamps.at.set(command, startedAtMs);
     lane.enqueue(command);
   }
 
@@ -189,6 +194,14 @@ interface LaneSettings {
   maxQueuedBytes: number;
   maxInFlight: number;
   warnIntervalMs: number;
+  /** Start times (performance.now() ms) of the few commands sampled for latency; shared by the lanes. */
+  stamps: ReplyStamps | null;
+}
+
+/** Sampled commands' start times; a WeakMap, so a dropped command leaves nothing behind. */
+interface ReplyStamps {
+  readonly at: WeakMap<Buffer, number>;
+  observe(seconds: number): void;
 }
 
 /** One connection with its queue and its in-flight window. */
@@ -226,6 +239,10 @@ class Lane {
 
   get busy(): boolean {
     return this.queue.length > 0 || this.inFlight.length > 0;
+  }
+
+  get stamps(): ReplyStamps | null {
+    return this.settings.stamps;
   }
 
   get inFlightOrQueued(): number {
@@ -283,6 +300,12 @@ class Lane {
     const text = reply.replyText ?? (reply.body?.toString('utf8').trim() || '');
     if (text.startsWith('+OK')) {
       this.counters.repliesOk++;
+      const stamps = this.settings.stamps;
+      const at = stamps === null || answered === undefined ? undefined : stamps.at.get(answered);
+      if (at !== undefined) {
+        stamps!.at.delete(answered!);
+        stamps!.observe((performance.now() - at) / 1000);
+      }
     } else {
       if (text.startsWith('-ERR')) this.counters.repliesErr++;
       else this.counters.repliesUnknown++;

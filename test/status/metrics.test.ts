@@ -41,6 +41,8 @@ test('/metrics from a bridge with traffic: promtool check metrics accepts it; co
   assert.ok(value(/^fsem_batch_size_count\{direction="ingress"\} /) >= 1);
   assert.match(m.body, /^# TYPE fsem_egress_latency_seconds histogram$/m);
   assert.match(m.body, /^# TYPE fsem_ingress_latency_seconds histogram$/m);
+  // One datagram in 64 is sampled, from its arrival to FreeSWITCH's +OK for its sendevent.
+  assert.match(m.body, /^fsem_ingress_latency_seconds_count [1-9]\d*$/m);
   assert.match(m.body, /^process_cpu_seconds_total /m);
   // A's egress side: one event in 64 is sampled for the latency histogram.
   const am = await httpGet(`http://${a.br.statusAddress}/metrics`);
