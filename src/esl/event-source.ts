@@ -25,6 +25,7 @@
 import { EslConnection, EslFatalError, EslNotConnectedError, type EslReply } from './connection.js';
 import { assertSingleLine, positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger } from './options.js';
 import { urlDecodeBytes } from '../wire/url.js';
+import { plainHeaderValue } from '../wire/plain-header.js';
 import { PROBE_SUBCLASS } from '../config/bindings.js';
 
 
@@ -261,16 +262,13 @@ export class EslEventSource {
 
 /** The URL-decoded value of the FreeSWITCH-Switchname header of a plain event text, if present. */
 export function switchNameOf(text: Buffer): string | undefined {
-  let at = text.indexOf(SWITCHNAME_HEADER);
-  while (at > 0 && text[at - 1] !== 0x0a) at = text.indexOf(SWITCHNAME_HEADER, at + 1);
-  if (at < 0) return undefined;
-  let start = at + SWITCHNAME_HEADER.length;
-  while (text[start] === 0x20) start++;
-  let end = text.indexOf(0x0a, start);
-  if (end < 0) end = text.length;
-  if (end > start && text[end - 1] === 0x0d) end--;
-  if (end === start) return undefined;
-  return urlDecodeBytes(text, start, end).toString('utf8');
+  const raw = plainHeaderValue(text, SWITCHNAME_HEADER);
+  if (raw === null) return undefined;
+  let start = 0;
+  let end = raw.length;
+  while (start < end && raw[start] === 0x20) start++;
+  if (end > start && raw[end - 1] === 0x0d) end--;
+  return end === start ? undefined : urlDecodeBytes(raw, start, end).toString('utf8');
 }
 
 function startsWith(text: Buffer, prefix: Buffer): boolean {

@@ -13,6 +13,7 @@ import { urlDecodeBytes } from '../wire/url.js';
 import { orderKeyOf } from '../wire/order-key.js';
 import { MAX_SENDER_BYTES, senderTooLong } from '../wire/sender-name.js';
 import { isCompactDatagram } from '../wire/compact/format.js';
+import { plainHeaderValue } from '../wire/plain-header.js';
 import type { CompactSealer } from '../wire/compact/egress.js';
 import type { CompactOpener, CompactPacketInfo } from '../wire/compact/ingress.js';
 import {
@@ -128,21 +129,9 @@ const EVENT_SUBCLASS = Buffer.from('Event-Subclass: ', 'latin1');
 const SWITCHNAME = Buffer.from('FreeSWITCH-Switchname: ', 'latin1');
 const API_COMMAND = Buffer.from('API-Command: ', 'latin1');
 const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
-const LF = 0x0a;
-
-/** The raw (still URL-encoded) value of a header in event text, found at a line start within the header section. */
-function rawValue(text: Buffer, prefix: Buffer, headerEnd: number): Buffer | null {
-  let at = text.indexOf(prefix);
-  while (at > 0 && text[at - 1] !== LF) at = text.indexOf(prefix, at + 1);
-  if (at < 0 || at >= headerEnd) return null;
-  const s = at + prefix.length;
-  let e = text.indexOf(LF, s);
-  if (e < 0) e = text.length;
-  return text.subarray(s, e);
-}
 
 function decodedValue(text: Buffer, prefix: Buffer, headerEnd: number): string | null {
-  const raw = rawValue(text, prefix, headerEnd);
+  const raw = plainHeaderValue(text, prefix, headerEnd);
   return raw === null ? null : urlDecodeBytes(raw).toString('utf8');
 }
 
@@ -173,7 +162,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
     if (name === 'RELOADXML') signals[i]! |= SIGNAL_RELOADXML;
     else if (name === 'HEARTBEAT') signals[i]! |= SIGNAL_HEARTBEAT;
     else if (subclass === PROBE_SUBCLASS) signals[i]! |= SIGNAL_PROBE;
-    const ownName = rawValue(text, SWITCHNAME, headerEnd);
+    const ownName = plainHeaderValue(text, SWITCHNAME, headerEnd);
     if (ownName !== null && switchname === null) switchname = urlDecodeBytes(ownName).toString('utf8');
     if (!bindingAllows(settings.bindings, name, subclass)) {
       outcome[i] = EGRESS_NOT_BOUND;
