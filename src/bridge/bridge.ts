@@ -49,6 +49,7 @@ import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
 import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
 import type { QueuedSamples } from '../pool/codec-pool.js';
+import { LocationService } from '../location/location-service.js';
 
 /** A pool's result with the latency samples of its batch. */
 interface PoolOutput {
@@ -162,6 +163,8 @@ export class Bridge {
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
   private readonly lastWarn = new Map<string, number>();
+  /** Location directory (src/location): fed from both paths' registrations; mirrored into mod_db via this.source.api. */
+  private readonly location: LocationService;
 
   private constructor(private readonly options: BridgeOptions) {
     this.config = options.config;
@@ -171,6 +174,11 @@ export class Bridge {
     this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000, { maxPeers: this.config.maxPeers });
     this.peerEvents = peerEventBucket(this.config, this.now());
     this.replay = replayGuardFor(this.config);
+    this.location = new LocationService(this.config.location, {
+      now: this.now,
+      api: (line) => this.source.api(line),
+      warn: (key, fields, message) => this.warnRateLimited(key, fields, message),
+    });
   }
 
   static async start(options: BridgeOptions): Promise<Bridge> {
@@ -572,6 +580,7 @@ export class Bridge {
   private onEgress(r: EgressResult): void {
     if (this.readPause !== null && this.pool.egressQueued <= EGRESS_RESUME_AT) this.resumeReading();
     if (r.apiEvents !== undefined) this.dropOwnApiEvents(r);
+    if (r.registrations !== undefined) this.location.local(r.registrations, this.switchname);
     const e = this.counters.egress;
     const t = this.transport;
     const legacy = (t === null ? undefined : this.legacyCount.get(t)) ?? -1; // -1: every destination is legacy
@@ -612,6 +621,7 @@ export class Bridge {
     const g = this.counters.ingress;
     const now = this.now();
     if (r.relay !== undefined) this.nats?.relayIngress(r, this.transport);
+    const replayed = r.registrations !== undefined ? new Set<number>() : null; // location: replays are not registrations
     for (let i = 0; i < r.ends.length; i++) {
       const sender = r.senders[i] ?? null;
       const info = r.compact?.[i] ?? null;
@@ -619,12 +629,14 @@ export class Bridge {
       const key = r.replayKeys?.[i] ?? null;
       if (key !== null && this.replay !== null && this.replay.seen(key, now)) {
         g.dropped.replay++;
+        replayed?.add(i);
         continue;
       }
       if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i));
       else g.dropped[DROP_REASONS[r.drop[i]!]!]++;
       if (r.heartbeat[i] === 1 && sender !== null) this.sighted(sender, now);
     }
+    if (r.registrations !== undefined) this.location.remote(r.registrations, replayed);
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
   }
 
@@ -696,6 +708,7 @@ export class Bridge {
   /** Checks peer timeouts now (also run by a timer). */
   expirePeers(): void {
     this.compact.expire(this.now());
+    this.location.expire();
     for (const change of this.peers.expire(this.now())) this.firePeerChange(change);
   }
 
@@ -757,6 +770,7 @@ export class Bridge {
     healthy: () => this.source.connected,
     healthProblems: () => this.healthProblems(),
     metrics: () => this.metrics.exposition(),
+    locationsJson: (query: { user?: string; domain?: string }) => this.location.json(query),
   };
 
   private metricsSnapshot(): MetricsSnapshot {
@@ -871,6 +885,7 @@ export class Bridge {
       compact: this.compact.stats(),
       replay: this.replay?.stats() ?? null,
       peerTable: this.peers.stats(),
+      location: this.location.stats(),
       udpSockets: this.udpWatch.stats(),
       memory: { rssBytes: process.memoryUsage.rss() },
     };
@@ -948,6 +963,7 @@ export class Bridge {
       }
       // Keep what was seen unless the window changes or PSK mode is switched.
       if (changed((c) => [c.psk === null, c.replayWindowSeconds])) this.replay = replayGuardFor(next);
+      this.location.configure(next.location);
       this.config = next;
       this.pool.ownName = this.switchname;
       this.counters.reloads.applied++;

@@ -60,6 +60,10 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-peers', display: 'max-peers', defaultText: '1024', help: 'most peers tracked (1..1000000); a new name takes the place of the peer down longest, or is refused (counted) when all are up' }),
   spec({ key: 'udp-rcvbuf', display: 'udp-rcvbuf', defaultText: '4194304', help: 'UDP receive buffer wanted, bytes (4096..2147483647); Linux caps it at net.core.rmem_max' }),
   spec({ key: 'max-event-age', display: 'max-event-age', defaultText: '0', help: 'drop received events whose Event-Date-Timestamp is older than this many seconds, as replay (0 = off, 1..86400; needs synchronized clocks)' }),
+  // Location directory (src/location).
+  spec({ key: 'location-max-entries', display: 'location-max-entries', defaultText: '100000', help: 'most SIP users kept in the location directory (0 = off, 1..10000000); new users past it are refused (counted)' }),
+  spec({ key: 'location-db', display: 'location-db', defaultText: 'no', help: "mirror the location directory into FreeSWITCH's mod_db (db insert/<domain>/LOCATION_<user>/<box address>; yes/no)" }),
+  spec({ key: 'location-addresses', display: 'location-addresses', defaultText: '', help: "each box's address for the location directory, as NAME=ADDRESS,NAME=ADDRESS (switch names); a box not listed: its events' FreeSWITCH-IPv4" }),
   // Compact wire format between bridges (docs/compact-wire.md).
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
   spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),

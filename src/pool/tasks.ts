@@ -5,7 +5,7 @@
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
 import { datagramLength, frameDatagramInto, multicastSenderLine, multicastSenderLineEncoded, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
-import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
+import { decodeDatagram, packetFacts, scanValue, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
 import { isStale, replayKeyOf } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
@@ -25,6 +25,7 @@ import {
   type CompactEgressBatch,
 } from '../wire/compact/pool-glue.js';
 import { batchItem, type PackedBatch } from './batch.js';
+import { registrationFacts, registrationKind, type RegistrationFacts } from '../location/registration.js';
 import { isStateEvent, RelayCollector, type RelayBatch } from '../net/nats-relay.js';
 
 /** What every task needs and never changes for the life of a pool (a new config builds a new pool). */
@@ -106,6 +107,8 @@ export interface EgressResult extends PackedBatch {
   state?: Uint8Array;
   /** The API events of the batch that would be sent, with their command (the main thread drops the bridge's own: own-api-commands.ts). */
   apiEvents?: ApiEventInfo[];
+  /** The registration events of the batch (sofia::register/unregister/expire), for the location directory (src/location). */
+  registrations?: RegistrationFacts[];
 }
 export interface ApiEventInfo {
   index: number;
@@ -125,6 +128,10 @@ const SWITCHNAME = Buffer.from('FreeSWITCH-Switchname: ', 'latin1');
 const API_COMMAND = Buffer.from('API-Command: ', 'latin1');
 const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
 const LF = 0x0a;
+/** The line prefixes of the headers a registration is read from, by lower-case name (FreeSWITCH's own spelling). */
+const REGISTRATION_HEADERS: ReadonlyMap<string, Buffer> = new Map(
+  ['from-user', 'from-host', 'user', 'username', 'host', 'contact', 'expires', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4'].map((n) => [n.toLowerCase(), Buffer.from(`${n}: `, 'latin1')]),
+);
 
 /** The raw (still URL-encoded) value of a header in event text, found at a line start within the header section. */
 function rawValue(text: Buffer, prefix: Buffer, headerEnd: number): Buffer | null {
@@ -152,6 +159,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const insertAt = new Int32Array(n);
   let compactOut: (Buffer[] | null)[] | null = null;
   let apiEvents: ApiEventInfo[] | null = null;
+  let registrations: RegistrationFacts[] | null = null;
   let switchname: string | null = null;
   let total = 0;
   const { cipher, settings } = state;
@@ -169,6 +177,12 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
     if (name === 'RELOADXML') signals[i]! |= SIGNAL_RELOADXML;
     else if (name === 'HEARTBEAT') signals[i]! |= SIGNAL_HEARTBEAT;
     else if (subclass === PROBE_SUBCLASS) signals[i]! |= SIGNAL_PROBE;
+    const registration = registrationKind(name, subclass);
+    if (registration !== null) {
+      const header = (lower: string) => decodedValue(text, REGISTRATION_HEADERS.get(lower)!, headerEnd);
+      const facts = registrationFacts(i, registration, header, null);
+      if (facts !== null) (registrations ??= []).push(facts);
+    }
     const ownName = rawValue(text, SWITCHNAME, headerEnd);
     if (ownName !== null && switchname === null) switchname = urlDecodeBytes(ownName).toString('utf8');
     if (!bindingAllows(settings.bindings, name, subclass)) {
@@ -219,6 +233,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   if (compactOut !== null) result.compact = packCompactBatch(compactOut);
   if (stateFlags !== null) result.state = stateFlags;
   if (apiEvents !== null) result.apiEvents = apiEvents;
+  if (registrations !== null) result.registrations = registrations;
   return result;
 }
 
@@ -271,6 +286,8 @@ export interface IngressResult extends PackedBatch {
   compact?: (CompactPacketInfo | null)[];
   /** Hub relay: the inputs to republish on the other transport (decoded, not our own), when task.origins was given. */
   relay?: RelayBatch;
+  /** The received registration events (delivered or filtered; not own, stale or broken), for the location directory (src/location). */
+  registrations?: RegistrationFacts[];
 }
 export const DELIVERED = 255;
 /** drop[i] of a compact fragment: authenticated, handed to the main thread's reassembly (compact[i] has it). */
@@ -289,6 +306,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const now = maxAgeMs > 0 ? Date.now() : 0;
   const details: string[] = [];
   let compact: (CompactPacketInfo | null)[] | null = null;
+  let registrations: RegistrationFacts[] | null = null;
   const allowsIngress = (name: string, subclass: string | null) => bindingAllows(state.settings.ingressBindings, name, subclass);
   // Commands are written straight into one growing output: no per-command buffers.
   let out = state.ingressOut;
@@ -346,6 +364,12 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
+        const registration = registrationKind(facts.eventName, facts.subclass);
+        if (registration !== null) {
+          const scan = r.value.scan;
+          const reg = registrationFacts(i, registration, (lower) => scanValue(scan, Buffer.from(lower, 'latin1')), facts.sender);
+          if (reg !== null) (registrations ??= []).push(reg);
+        }
       }
       if (reason === null) {
         const need = o + sendeventBound(r.value.scan);
@@ -370,5 +394,6 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   if (compact !== null) result.compact = compact;
   const relayed = relay?.finish() ?? null;
   if (relayed !== null) result.relay = relayed;
+  if (registrations !== null) result.registrations = registrations;
   return result;
 }

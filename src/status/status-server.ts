@@ -21,6 +21,8 @@ export interface StatusSource {
   metrics(): Promise<{ contentType: string; text: string }>;
   /** What is wrong while FreeSWITCH is connected (e.g. another socket on the UDP port); [] = nothing. */
   healthProblems?(): string[];
+  /** `/locations.json[?user=U[&domain=D]]`: the location directory (src/location). */
+  locationsJson?(query: { user?: string; domain?: string }): unknown;
 }
 
 export class StatusServer {
@@ -33,7 +35,7 @@ export class StatusServer {
   static async start(listen: StatusListen, source: StatusSource): Promise<StatusServer | null> {
     if (listen.kind === 'off') return null;
     const server = createServer((req, res) => {
-      const url = (req.url ?? '/').split('?')[0];
+      const [url, search] = (req.url ?? '/').split('?') as [string, string | undefined];
       const send = (code: number, type: string, body: string, extra: Record<string, string> = {}) => {
         res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
         res.end(body);
@@ -43,6 +45,7 @@ export class StatusServer {
         if (url === '/' || url === '/index.html') return send(200, 'text/html; charset=utf-8', STATUS_PAGE_HTML, { 'content-security-policy': STATUS_PAGE_CSP });
         if (url === '/peers') return send(200, 'text/plain; charset=utf-8', printableText(source.peersText()));
         if (url === '/peers.json') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.peersJson())) + '\n');
+        if (url === '/locations.json' && source.locationsJson !== undefined) return send(200, 'application/json', jsonPrintable(JSON.stringify(source.locationsJson(locationQuery(search)))) + '\n');
         if (url === '/status') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.status())) + '\n');
         if (url === '/metrics') {
           source.metrics().then(
@@ -56,7 +59,7 @@ export class StatusServer {
           const problems = source.healthProblems?.() ?? [];
           return problems.length === 0 ? send(200, 'text/plain', 'ok\n') : send(503, 'text/plain; charset=utf-8', printableText(problems.map((p) => `degraded: ${p}\n`).join('')));
         }
-        return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /status, /metrics, /healthz\n');
+        return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /locations.json, /status, /metrics, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);
       }
@@ -81,6 +84,14 @@ export class StatusServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** `user=U&domain=D` (both optional) from a query string. */
+function locationQuery(search: string | undefined): { user?: string; domain?: string } {
+  const q = new URLSearchParams(search ?? '');
+  const user = q.get('user');
+  const domain = q.get('domain');
+  return { ...(user !== null && user !== '' ? { user } : {}), ...(domain !== null && domain !== '' ? { domain } : {}) };
 }
 
 function describe(l: StatusListen): string {
