@@ -88,6 +88,15 @@ test('real FreeSWITCH, bridge ↔ bridge (PSK): register on fs-a → fs-b lists 
   const db = await poll('mod_db on fs-b has the location', async () => ((await rig.cli('b', `db select/127.0.0.1/LOCATION_${USER}`)).trim() === ADDRESS.a ? true : null));
   t.diagnostic(`fs-b db select/127.0.0.1/LOCATION_${USER} = ${ADDRESS.a} after ${db.ms} ms more`);
   t.diagnostic(`fs-a db select (its own bridge, local registration) = ${(await rig.cli('a', `db select/127.0.0.1/LOCATION_${USER}`)).trim()}`);
+  // What the README's routing recipe evaluates on fs-b, with the rig's shared-nothing domains spelled out.
+  const lookup = (await rig.cli('b', `eval \${db(select/127.0.0.1/LOCATION_${USER})}`)).trim();
+  t.diagnostic(`fs-b eval \${db(select/127.0.0.1/LOCATION_${USER})} = ${lookup}`);
+  assert.equal(lookup, ADDRESS.a);
+  // `regex DATA|PATTERN` answers true or false (mod_commands).
+  const route = (box: string) => rig.cli('b', `regex ${box}|^(?!127.0.0.2$)([0-9A-Fa-f.:]+)$`).then((o) => o.trim());
+  const [remoteRoute, localRoute] = [await route(ADDRESS.a), await route(ADDRESS.b)];
+  t.diagnostic(`fs-b regex (the recipe's route-by-location condition, local box 127.0.0.2): fs-a's address -> ${remoteRoute}; fs-b's own -> ${localRoute}`);
+  assert.deepEqual([remoteRoute, localRoute], ['true', 'false']);
 
   // A second REGISTER is a refresh: nothing more is written to mod_db.
   const before = (b.statusJson() as { location: { db: { inserts: number } } }).location.db.inserts;
