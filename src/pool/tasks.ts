@@ -129,9 +129,10 @@ const API_COMMAND = Buffer.from('API-Command: ', 'latin1');
 const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
 const LF = 0x0a;
 /** The line prefixes of the headers a registration is read from, by lower-case name (FreeSWITCH's own spelling). */
-const REGISTRATION_HEADERS: ReadonlyMap<string, Buffer> = new Map(
-  ['from-user', 'from-host', 'user', 'username', 'host', 'contact', 'expires', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4'].map((n) => [n.toLowerCase(), Buffer.from(`${n}: `, 'latin1')]),
-);
+const REGISTRATION_HEADER_NAMES = ['from-user', 'from-host', 'user', 'username', 'host', 'contact', 'expires', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4'];
+const REGISTRATION_HEADERS: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(`${n}: `, 'latin1')]));
+/** The same names in lower case, for the case-insensitive lookup in received events. */
+const REGISTRATION_NAMES_LOWER: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(n.toLowerCase(), 'latin1')]));
 
 /** The raw (still URL-encoded) value of a header in event text, found at a line start within the header section. */
 function rawValue(text: Buffer, prefix: Buffer, headerEnd: number): Buffer | null {
@@ -367,7 +368,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         const registration = registrationKind(facts.eventName, facts.subclass);
         if (registration !== null) {
           const scan = r.value.scan;
-          const reg = registrationFacts(i, registration, (lower) => scanValue(scan, Buffer.from(lower, 'latin1')), facts.sender);
+          const reg = registrationFacts(i, registration, (lower) => scanValue(scan, REGISTRATION_NAMES_LOWER.get(lower)!), facts.sender);
           if (reg !== null) (registrations ??= []).push(reg);
         }
       }

@@ -99,3 +99,18 @@ test('location-db: a user name that could break the db command is refused and co
   assert.deepEqual(b.fs.dbCommands, ['insert/127.0.0.1/LOCATION_1015/127.0.0.1']);
   assert.match(b.logs.text, /not written to mod_db/);
 });
+
+test('a registration that runs out without an event leaves the directory and mod_db at its expiry', { timeout: 30_000 }, async (t) => {
+  let clock = Date.UTC(2030, 0, 1);
+  const { a, b } = await startPair(t, { b: { now: () => clock, params: LOCATION } });
+  register(a, '1016', '60');
+  await waitFor('B wrote 1016', () => b.fs.db.has('127.0.0.1/LOCATION_1016'));
+  clock += 59_999;
+  b.br.expirePeers();
+  assert.deepEqual(b.fs.dbCommands, ['insert/127.0.0.1/LOCATION_1016/127.0.0.1']);
+  clock += 1;
+  b.br.expirePeers();
+  await waitFor("B's mod_db forgot 1016", () => !b.fs.db.has('127.0.0.1/LOCATION_1016'));
+  assert.deepEqual(b.fs.dbCommands, ['insert/127.0.0.1/LOCATION_1016/127.0.0.1', 'delete/127.0.0.1/LOCATION_1016']);
+  assert.equal((b.br.statusJson() as { location: { table: { expired: number; entries: number } } }).location.table.expired, 1);
+});
