@@ -44,11 +44,11 @@ async function poll<T>(what: string, check: () => Promise<T | null | false>, tim
 const dbEmpty = (answer: string) => ['', '-ERR no reply'].includes(answer.trim());
 const listed = (reg: string) => new RegExp(`User:\\s+${USER}@`).test(reg);
 
-async function startBridge(t: TestContext, side: 'a' | 'b'): Promise<Bridge> {
+async function startBridge(t: TestContext, side: 'a' | 'b', port = PORT): Promise<Bridge> {
   const other = side === 'a' ? 'b' : 'a';
   const xml = moduleXml({
     address: ADDRESS[other],
-    port: PORT,
+    port,
     // API too (before CUSTOM: every word after CUSTOM is a subclass), to show on the real switch
     // that the echoes of the bridge's own db commands are held back.
     bindings: `API ${BINDINGS}`,
@@ -136,4 +136,27 @@ test('real FreeSWITCH, C module ↔ C module (reference, PSK): register on fs-a 
   await sipp(rig, 'unregister.xml');
   const gone = await poll('fs-b forgets the user', async () => (!listed(await rig.cli('b', 'sofia status profile internal reg')) ? true : null));
   t.diagnostic(`C module: fs-b reg forgot ${USER} after ${gone.ms} ms`);
+});
+
+test('real FreeSWITCH, C module on fs-a → bridge on fs-b (PSK): the bridge learns the location from the module\'s datagrams; where names fs-a, mod_db on fs-b has it; unregister forgets', { timeout: 180_000 }, async (t) => {
+  const rig = requireRig(t);
+  if (rig === null) return;
+  await rig.stopAll();
+  // The module sends to the bridge's port (not 4242, so no leftover module on 4242 interferes).
+  await rig.start('a', '--with-multicast', '--psk', 'ClueCon', '--openssl-legacy', '--mc-bindings', BINDINGS, '--mc-address', ADDRESS.b, '--mc-source', ADDRESS.a, '--mc-port', PORT);
+  await rig.start('b');
+  const b = await startBridge(t, 'b');
+  await sipp(rig, 'register.xml');
+  const reg = await poll('fs-b lists the user', async () => (listed(await rig.cli('b', 'sofia status profile internal reg')) ? true : null));
+  t.diagnostic(`C module → bridge: fs-b lists ${USER} after ${reg.ms} ms`);
+  const where = await runCli(t, ['where', USER, '--status', b.statusAddress!]);
+  t.diagnostic(`C module → bridge: where ${USER}: ${where.stdout.trim()}`);
+  assert.match(where.stdout, new RegExp(`^${USER}@127\\.0\\.0\\.1 on fs-a \\(127\\.0\\.0\\.1\\);`));
+  await poll('mod_db on fs-b has the location', async () => ((await rig.cli('b', `db select/127.0.0.1/LOCATION_${USER}`)).trim() === ADDRESS.a ? true : null));
+  t.diagnostic(`C module → bridge: fs-b db select/127.0.0.1/LOCATION_${USER} = ${ADDRESS.a}`);
+  await sipp(rig, 'unregister.xml');
+  await poll('fs-b forgets the user', async () => (!listed(await rig.cli('b', 'sofia status profile internal reg')) ? true : null));
+  await poll('mod_db on fs-b forgets it', async () => (dbEmpty(await rig.cli('b', `db select/127.0.0.1/LOCATION_${USER}`)) ? true : null));
+  assert.equal((await runCli(t, ['where', USER, '--status', b.statusAddress!])).code, 1);
+  t.diagnostic(`C module → bridge: after unregister, fs-b reg, where and mod_db have forgotten ${USER}`);
 });
