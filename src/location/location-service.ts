@@ -9,6 +9,7 @@
 import { dbWritesFor, type DbMirrorStats } from './db-mirror.js';
 import { LocationTable, type Box, type LocationChange, type LocationEntry, type LocationStats } from './location-table.js';
 import type { RegistrationFacts } from './registration.js';
+import { DbWriteQueue, type DbQueueStats } from './db-write-queue.js';
 
 export interface LocationOptions {
   /** Most users kept; 0 = the directory is off. */
@@ -39,9 +40,18 @@ export interface LocationJsonEntry {
 export class LocationService {
   private readonly table: LocationTable;
   private readonly dbStats: DbMirrorStats = { inserts: 0, deletes: 0, failed: 0, refusedUnsafe: 0 };
+  private readonly dbQueue: DbWriteQueue;
 
   constructor(private options: LocationOptions, private readonly deps: LocationDeps) {
     this.table = new LocationTable(options.maxEntries);
+    this.dbQueue = new DbWriteQueue((command) =>
+      this.deps.api(command).then(
+        (reply) => {
+          if (!reply.startsWith('+OK')) this.failed(`mod_db answered ${JSON.stringify(reply.slice(0, 60))}`);
+        },
+        (e: unknown) => this.failed((e as Error).message),
+      ),
+    );
   }
 
   configure(options: LocationOptions): void {
@@ -83,14 +93,12 @@ export class LocationService {
       return;
     }
     for (const w of writes) {
+      if (!this.dbQueue.push(w.command)) {
+        this.deps.warn('location-db-queue', this.dbQueue.stats(), 'too many mod_db writes waiting: a location change was not written');
+        continue;
+      }
       if (w.kind === 'insert') this.dbStats.inserts++;
       else this.dbStats.deletes++;
-      this.deps.api(w.command).then(
-        (reply) => {
-          if (!reply.startsWith('+OK')) this.failed(`mod_db answered ${JSON.stringify(reply.slice(0, 60))}`);
-        },
-        (e: unknown) => this.failed((e as Error).message),
-      );
     }
   }
 
@@ -104,7 +112,7 @@ export class LocationService {
   }
 
   /** `/locations.json`: every entry, or those of one user (and domain). */
-  json(query: { user?: string; domain?: string } = {}): { locations: LocationJsonEntry[]; stats: LocationStats; db: DbMirrorStats | null } {
+  json(query: { user?: string; domain?: string } = {}): { locations: LocationJsonEntry[]; stats: LocationStats; db: (DbMirrorStats & DbQueueStats) | null } {
     const now = this.deps.now();
     const entries = query.user !== undefined ? this.table.find(query.user, query.domain) : this.table.list();
     return {
@@ -117,11 +125,15 @@ export class LocationService {
         expiresInSeconds: Math.max(0, Math.ceil((e.expiresAtMs - now) / 1000)),
       })),
       stats: this.table.stats(),
-      db: this.options.db ? { ...this.dbStats } : null,
+      db: this.dbJson(),
     };
   }
 
-  stats(): { table: LocationStats; db: DbMirrorStats | null } {
-    return { table: this.table.stats(), db: this.options.db ? { ...this.dbStats } : null };
+  stats(): { table: LocationStats; db: (DbMirrorStats & DbQueueStats) | null } {
+    return { table: this.table.stats(), db: this.dbJson() };
+  }
+
+  private dbJson(): (DbMirrorStats & DbQueueStats) | null {
+    return this.options.db ? { ...this.dbStats, ...this.dbQueue.stats() } : null;
   }
 }

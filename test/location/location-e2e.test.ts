@@ -114,3 +114,21 @@ test('a registration that runs out without an event leaves the directory and mod
   assert.deepEqual(b.fs.dbCommands, ['insert/127.0.0.1/LOCATION_1016/127.0.0.1', 'delete/127.0.0.1/LOCATION_1016']);
   assert.equal((b.br.statusJson() as { location: { table: { expired: number; entries: number } } }).location.table.expired, 1);
 });
+
+test('300 registrations expiring at once: every delete reaches mod_db, and not one db echo reaches the peer (bindings ALL)', { timeout: 60_000 }, async (t) => {
+  let clock = Date.UTC(2030, 0, 1);
+  const { a, b } = await startPair(t, { params: { bindings: 'ALL' }, b: { now: () => clock, params: LOCATION } });
+  const users = Array.from({ length: 300 }, (_, i) => String(2000 + i));
+  for (const u of users) register(a, u, '60');
+  await waitFor("B's mod_db has all 300", () => users.every((u) => b.fs.db.get(`127.0.0.1/LOCATION_${u}`) === '127.0.0.1'), 30_000, () => b.fs.db.size);
+  const own = () => (b.br.statusJson() as { counters: { egress: { ownCommand: number } } }).counters.egress.ownCommand;
+  await waitFor('the insert echoes held back on B', () => own() === 2 + 300, 10_000, own);
+  // One sweep removes all 300: 300 db deletes at once, more than the 256 echoes the bridge can await.
+  clock += 60_000;
+  b.br.expirePeers();
+  await waitFor("B's mod_db is empty", () => b.fs.db.size === 0, 30_000, () => b.fs.db.size);
+  await waitFor('every delete echo held back on B', () => own() === 2 + 600, 10_000, own);
+  b.fireMarker('after-burst');
+  await a.waitMarker('after-burst', 10_000);
+  assert.deepEqual(a.firedOrig('API').map((f) => f.get('Orig-API-Command')).filter((c) => c === 'db'), []);
+});
