@@ -51,6 +51,7 @@ import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
 import { BridgeMetrics, type MetricsSnapshot } from '../status/metrics.js';
 import type { QueuedSamples } from '../pool/codec-pool.js';
+import { LocationService } from '../location/location-service.js';
 
 /** A pool's result with the latency samples of its batch. */
 interface PoolOutput {
@@ -158,6 +159,8 @@ export class Bridge {
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
   private readonly lastWarn = new Map<string, number>();
+  /** Location directory (src/location): fed from both paths' registrations; mirrored into mod_db via this.source.api. */
+  private readonly location: LocationService;
 
   private constructor(private readonly options: BridgeOptions) {
     this.config = options.config;
@@ -167,6 +170,11 @@ export class Bridge {
     this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000, { maxPeers: this.config.maxPeers });
     this.peerEvents = peerEventBucket(this.config, this.now());
     this.replay = replayGuardFor(this.config);
+    this.location = new LocationService(this.config.location, {
+      now: this.now,
+      api: (line) => this.source.api(line),
+      warn: (key, fields, message) => this.warnRateLimited(key, fields, message),
+    });
   }
 
   static async start(options: BridgeOptions): Promise<Bridge> {
@@ -649,6 +657,7 @@ export class Bridge {
   private onEgress(r: EgressResult): void {
     if (this.readPause !== null && this.pool.egressQueued <= EGRESS_RESUME_AT) this.resumeReading();
     if (r.apiEvents !== undefined) this.dropOwnApiEvents(r);
+    if (r.registrations !== undefined) this.location.local(r.registrations, this.switchname);
     const e = this.counters.egress;
     e.datagrams += fanOutEgress(r, this.destinations());
     for (let i = 0; i < r.ends.length; i++) {
@@ -681,6 +690,7 @@ export class Bridge {
     const now = this.now();
     if (r.relay !== undefined) fanOutRelay(r, this.destinations());
     let s = 0; // the next latency sample: [offset, queued at] pairs, in offset order
+    const replayed = r.registrations !== undefined ? new Set<number>() : null; // location: replays are not registrations
     for (let i = 0; i < r.ends.length; i++) {
       while (samples !== null && s < samples.length && samples[s]! < i) s += 2;
       const queuedAt = samples !== null && samples[s] === i ? samples[s + 1] : undefined;
@@ -690,6 +700,7 @@ export class Bridge {
       const key = r.replayKeys?.[i] ?? null;
       if (key !== null && this.replay !== null && this.replay.seen(key, now)) {
         g.dropped.replay++;
+        replayed?.add(i);
         continue;
       }
       if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt);
@@ -701,6 +712,7 @@ export class Bridge {
       }
       if (r.heartbeat[i] === 1 && sender !== null) this.sighted(sender, now);
     }
+    if (r.registrations !== undefined) this.location.remote(r.registrations, replayed);
     if (r.details.length > 0) this.warnRateLimited('ingress-drop', { examples: r.details }, 'dropped received packets');
   }
 
@@ -788,6 +800,7 @@ export class Bridge {
   /** Checks peer timeouts now (also run by a timer). */
   expirePeers(): void {
     this.compact.expire(this.now());
+    this.location.expire();
     for (const change of this.peers.expire(this.now())) this.firePeerChange(change);
   }
 
@@ -841,6 +854,7 @@ export class Bridge {
     healthy: () => this.source.connected,
     problems: () => this.healthProblems(),
     metrics: () => this.metrics.exposition(),
+    locationsJson: (query: { user?: string; domain?: string }) => this.location.json(query),
   };
 
   private metricsSnapshot(): MetricsSnapshot {
@@ -972,6 +986,7 @@ export class Bridge {
       compact: this.compact.stats(),
       replay: this.replay?.stats() ?? null,
       peerTable: this.peers.stats(),
+      location: this.location.stats(),
       udpSockets: this.udpWatch.stats(),
       pskMismatch: this.pskMismatch.stats(),
       replayState: this.replayStore === null ? { file: null, why: this.config.replayState.origin } : this.replayStore.stats,
@@ -1043,6 +1058,7 @@ export class Bridge {
       }
       if (step('replay-guard')) this.replay = replayGuardFor(next);
       if (step('replay-store')) await this.moveReplayState(next);
+      if (step('location')) this.location.configure(next.location);
       this.config = next;
       this.pool.ownName = this.switchname;
       this.counters.reloads.applied++;

@@ -25,7 +25,9 @@ export type ReloadStep =
   | 'replay-guard'
   /** The replay state moves to another file. */
   | 'replay-store'
-  | 'switchname';
+  | 'switchname'
+  /** The location directory's limits, addresses and mod_db mirror. */
+  | 'location';
 
 /** Per configuration field, what a change to it rebuilds. [] = nothing at run time (bookkeeping). */
 const AFFECTS: { readonly [K in keyof Config]-?: readonly ReloadStep[] } = {
@@ -69,6 +71,7 @@ const AFFECTS: { readonly [K in keyof Config]-?: readonly ReloadStep[] } = {
   replayWindowSeconds: ['replay-guard'],
   replayState: ['replay-store'],
   nats: ['nats', 'pool'],
+  location: ['location'],
 };
 
 export interface ReloadPlan {

@@ -6,6 +6,7 @@ import { runCommand, RUN_USAGE } from './run-command.js';
 import { peersCommand, PEERS_USAGE } from './peers-command.js';
 import { checkCommand, CHECK_USAGE } from './check-command.js';
 import { demoCommand, DEMO_USAGE } from './demo-command.js';
+import { whereCommand, WHERE_USAGE } from './where-command.js';
 
 const USAGE = `usage: fs-event-multicast <command> [options]
 commands:
@@ -13,6 +14,7 @@ commands:
   check    validate a configuration without starting anything; show where traffic goes and every value's source
   demo     two simulated FreeSWITCH boxes and two bridges on loopback (what npm start runs)
   peers    show the running bridge's peers (the C module's multicast_peers)
+  where    which box a SIP user is registered on (the bridge's location directory)
   bench    bench compare BASE.json NEW.json: gate on benchmark results (npm run bench makes them)
   decode   decode raw datagrams (plain or PSK) and print the events
   encode   build the datagram the C module sends for an event
@@ -38,6 +40,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
   check: { run: checkCommand, usage: CHECK_USAGE },
   peers: { run: peersCommand, usage: PEERS_USAGE },
+  where: { run: whereCommand, usage: WHERE_USAGE },
   demo: { run: demoCommand, usage: DEMO_USAGE },
   bench: { run: benchEntry, usage: 'usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%]' },
 };

@@ -61,7 +61,7 @@ export function parseStatusTarget(s: string): Target {
   return { host: m[1] ?? m[2]!, port };
 }
 
-function httpGet(target: Target, path: string): Promise<{ code: number; body: string }> {
+export function httpGet(target: Target, path: string): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ ...target, path, method: 'GET', timeout: 5000 }, (res) => {
       let body = '';

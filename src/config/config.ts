@@ -93,6 +93,8 @@ export interface Config {
   readonly maxEventAgeSeconds: number;
   /** Most peers tracked (src/peers/peer-table.ts). */
   readonly maxPeers: number;
+  /** Location directory (src/location): most users (0 = off), mirror into mod_db, box addresses by switch name. */
+  readonly location: { readonly maxEntries: number; readonly db: boolean; readonly addresses: ReadonlyMap<string, string> };
   /** UDP receive buffer wanted, bytes (the kernel caps it at net.core.rmem_max). */
   readonly udpRcvbufBytes: number;
   /** With maxEventAgeSeconds: how far ahead of our clock a timestamp may be before the event is dropped as future-dated. */
@@ -150,6 +152,7 @@ const LIMITS = {
   'replay-window': [0, 86400, 300],
   'max-event-age': [0, 86400, 0],
   'max-peers': [1, 1_000_000, 1024],
+  'location-max-entries': [0, 10_000_000, 100_000],
   'udp-rcvbuf': [4096, 2 ** 31 - 1, 4 * 1024 * 1024],
   'max-clock-skew': [0, 86400, 60],
   'esl-reply-timeout': [1, 3600, 5],
@@ -313,6 +316,11 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   if (maxEventAgeSeconds === 0 && (raw('max-clock-skew') !== null || raw('max-event-age-undated') !== null)) {
     warnings.push('max-clock-skew and max-event-age-undated only apply with max-event-age set');
   }
+  const location = {
+    maxEntries: v.integer('location-max-entries', raw('location-max-entries')),
+    db: v.yesNo('location-db', raw('location-db'), false),
+    addresses: v.locationAddresses(raw('location-addresses')),
+  };
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {
     warnings.push('replay-window has no effect without a psk: plain packets carry nothing that tells a replay from a new event');
   }
@@ -358,6 +366,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     replayWindowSeconds,
     maxEventAgeSeconds,
     maxPeers,
+    location,
     udpRcvbufBytes,
     maxClockSkewSeconds,
     undatedEvents,
@@ -635,6 +644,22 @@ class Validator {
       return DEFAULT_STATUS_LISTEN;
     }
     return { kind: 'tcp', host, port };
+  }
+
+  /** `NAME=ADDRESS,NAME=ADDRESS`: names as in switchname, addresses as mod_db can carry them (src/location/db-mirror.ts). */
+  locationAddresses(r: RawValue | null): ReadonlyMap<string, string> {
+    const out = new Map<string, string>();
+    if (r === null || r.value.trim() === '') return out;
+    for (const item of r.value.split(',')) {
+      const m = /^\s*([^=\s][^=]*?)\s*=\s*([A-Za-z0-9._\-+@:[\]]{1,128})\s*$/.exec(item);
+      // eslint-disable-next-line no-control-regex
+      if (m === null || m[1]!.length > 255 || /[\x00-\x1f\x7f]/.test(m[1]!)) {
+        this.bad(paramSpec('location-addresses'), r.value, `${JSON.stringify(item.trim())} is not NAME=ADDRESS (address: letters, digits and . _ - + @ : [ ] only)`);
+        return new Map();
+      }
+      out.set(m[1]!, m[2]!);
+    }
+    return out;
   }
 
   switchname(r: RawValue | null): string | null {

@@ -68,6 +68,10 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-clock-skew', display: 'max-clock-skew', defaultText: '60', help: 'with max-event-age: seconds an Event-Date-Timestamp may be ahead of this clock; further ahead is dropped as future-dated (0..86400)' }),
   spec({ key: 'max-event-age-undated', display: 'max-event-age-undated', defaultText: 'drop', help: 'with max-event-age: what to do with a received event without Event-Date-Timestamp (drop, counted no-timestamp; or accept)' }),
   spec({ key: 'replay-state-file', display: 'replay-state-file', defaultText: 'auto', help: 'PSK mode: file that keeps replay protection across restarts (an absolute path; auto = $STATE_DIRECTORY/replay-state when systemd sets it, else off; off)' }),
+  // Location directory (src/location).
+  spec({ key: 'location-max-entries', display: 'location-max-entries', defaultText: '100000', help: 'most SIP users kept in the location directory (0 = off, 1..10000000); new users past it are refused (counted)' }),
+  spec({ key: 'location-db', display: 'location-db', defaultText: 'no', help: "mirror the location directory into FreeSWITCH's mod_db (db insert/<domain>/LOCATION_<user>/<box address>; yes/no)" }),
+  spec({ key: 'location-addresses', display: 'location-addresses', defaultText: '', help: "each box's address for the location directory, as NAME=ADDRESS,NAME=ADDRESS (switch names); a box not listed: its events' FreeSWITCH-IPv4" }),
   // Compact wire format between bridges (docs/compact-wire.md).
   spec({ key: 'compact-address', display: 'compact-address', defaultText: '', help: 'comma-separated destinations (like address) that get the compact, authenticated format instead of the legacy one; needs psk' }),
   spec({ key: 'compact-fragment-size', display: 'compact-fragment-size', defaultText: '1400', help: 'largest compact datagram, bytes (256..65507); larger events are split into fragments' }),

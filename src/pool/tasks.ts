@@ -5,7 +5,7 @@
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
 import { datagramLength, frameDatagramInto, multicastSenderLine, multicastSenderLineEncoded, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
-import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
+import { decodeDatagram, packetFacts, scanValue, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
 import { ageDrop, eventAgeVerdict, replayKeyOf, type AgeLimit } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
@@ -27,6 +27,7 @@ import {
 } from '../wire/compact/pool-glue.js';
 import { batchItem, type PackedBatch } from './batch.js';
 import { isStateEvent, RelayCollector, type RelayBatch } from './relay-collector.js';
+import { registrationFacts, registrationKind, type RegistrationFacts } from '../wire/registration.js';
 
 /** What every task needs and never changes for the life of a pool (a new config builds a new pool). */
 export interface CodecSettings {
@@ -111,6 +112,8 @@ export interface EgressResult extends PackedBatch {
   state?: Uint8Array;
   /** The API events of the batch that would be sent, with their command (the main thread drops the bridge's own: own-api-commands.ts). */
   apiEvents?: ApiEventInfo[];
+  /** The registration events of the batch (sofia::register/unregister/expire), for the location directory (src/location). */
+  registrations?: RegistrationFacts[];
 }
 export interface ApiEventInfo {
   index: number;
@@ -129,6 +132,12 @@ const EVENT_SUBCLASS = Buffer.from('Event-Subclass: ', 'latin1');
 const SWITCHNAME = Buffer.from('FreeSWITCH-Switchname: ', 'latin1');
 const API_COMMAND = Buffer.from('API-Command: ', 'latin1');
 const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
+/** The line prefixes of the headers a registration is read from, by lower-case name (FreeSWITCH's own spelling). */
+const REGISTRATION_HEADER_NAMES = ['from-user', 'from-host', 'user', 'username', 'host', 'contact', 'expires', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4'];
+const REGISTRATION_HEADERS: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(`${n}: `, 'latin1')]));
+/** The same names in lower case, for the case-insensitive lookup in received events. */
+const REGISTRATION_NAMES_LOWER: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(n.toLowerCase(), 'latin1')]));
+
 
 function decodedValue(text: Buffer, prefix: Buffer, headerEnd: number): string | null {
   const raw = plainHeaderValue(text, prefix, headerEnd);
@@ -145,6 +154,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   const insertAt = new Int32Array(n);
   let compactOut: (Buffer[] | null)[] | null = null;
   let apiEvents: ApiEventInfo[] | null = null;
+  let registrations: RegistrationFacts[] | null = null;
   let switchname: string | null = null;
   let total = 0;
   const { cipher, settings } = state;
@@ -162,6 +172,12 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
     if (name === 'RELOADXML') signals[i]! |= SIGNAL_RELOADXML;
     else if (name === 'HEARTBEAT') signals[i]! |= SIGNAL_HEARTBEAT;
     else if (subclass === PROBE_SUBCLASS) signals[i]! |= SIGNAL_PROBE;
+    const registration = registrationKind(name, subclass);
+    if (registration !== null) {
+      const header = (lower: string) => decodedValue(text, REGISTRATION_HEADERS.get(lower)!, headerEnd);
+      const facts = registrationFacts(i, registration, header, null);
+      if (facts !== null) (registrations ??= []).push(facts);
+    }
     const ownName = plainHeaderValue(text, SWITCHNAME, headerEnd);
     if (ownName !== null && switchname === null) switchname = urlDecodeBytes(ownName).toString('utf8');
     if (!bindingAllows(settings.bindings, name, subclass)) {
@@ -212,6 +228,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
   if (compactOut !== null) result.compact = packCompactBatch(compactOut);
   if (stateFlags !== null) result.state = stateFlags;
   if (apiEvents !== null) result.apiEvents = apiEvents;
+  if (registrations !== null) result.registrations = registrations;
   return result;
 }
 
@@ -264,6 +281,8 @@ export interface IngressResult extends PackedBatch {
   compact?: (CompactPacketInfo | null)[];
   /** Hub relay: the inputs to republish on the other transport (decoded, not our own), when task.origins was given. */
   relay?: RelayBatch;
+  /** The received registration events (delivered or filtered; not own, stale or broken), for the location directory (src/location). */
+  registrations?: RegistrationFacts[];
 }
 export const DELIVERED = 255;
 /** drop[i] of a compact fragment: authenticated, handed to the main thread's reassembly (compact[i] has it). */
@@ -287,6 +306,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const now = age.maxAgeMs > 0 ? Date.now() : 0;
   const details: string[] = [];
   let compact: (CompactPacketInfo | null)[] | null = null;
+  let registrations: RegistrationFacts[] | null = null;
   const allowsIngress = (name: string, subclass: string | null) => bindingAllows(state.settings.ingressBindings, name, subclass);
   // Commands are written straight into one growing output: no per-command buffers.
   let out = state.ingressOut;
@@ -346,6 +366,12 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
+        const registration = registrationKind(facts.eventName, facts.subclass);
+        if (registration !== null) {
+          const scan = r.value.scan;
+          const reg = registrationFacts(i, registration, (lower) => scanValue(scan, REGISTRATION_NAMES_LOWER.get(lower)!), facts.sender);
+          if (reg !== null) (registrations ??= []).push(reg);
+        }
       }
       if (reason === null) {
         const need = o + sendeventBound(r.value.scan);
@@ -370,5 +396,6 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   if (compact !== null) result.compact = compact;
   const relayed = relay?.finish() ?? null;
   if (relayed !== null) result.relay = relayed;
+  if (registrations !== null) result.registrations = registrations;
   return result;
 }

@@ -22,6 +22,8 @@ export interface StatusSource {
   metrics(): Promise<{ contentType: string; text: string }>;
   /** What is wrong now, one line each (empty when all is well); any makes /healthz 503. */
   problems?(): string[];
+  /** `/locations.json[?user=U[&domain=D]]`: the location directory (src/location). */
+  locationsJson?(query: { user?: string; domain?: string }): unknown;
 }
 
 export class StatusServer {
@@ -34,7 +36,7 @@ export class StatusServer {
   static async start(listen: StatusListen, source: StatusSource): Promise<StatusServer | null> {
     if (listen.kind === 'off') return null;
     const server = createServer((req, res) => {
-      const url = (req.url ?? '/').split('?')[0];
+      const [url, search] = (req.url ?? '/').split('?') as [string, string | undefined];
       const send = (code: number, type: string, body: string, extra: Record<string, string> = {}) => {
         res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...extra });
         res.end(body);
@@ -44,6 +46,7 @@ export class StatusServer {
         if (url === '/' || url === '/index.html') return send(200, 'text/html; charset=utf-8', STATUS_PAGE_HTML, { 'content-security-policy': STATUS_PAGE_CSP });
         if (url === '/peers') return send(200, 'text/plain; charset=utf-8', printableText(source.peersText()));
         if (url === '/peers.json') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.peersJson())) + '\n');
+        if (url === '/locations.json' && source.locationsJson !== undefined) return send(200, 'application/json', jsonPrintable(JSON.stringify(source.locationsJson(locationQuery(search)))) + '\n');
         if (url === '/status') return send(200, 'application/json', jsonPrintable(JSON.stringify(source.status())) + '\n');
         if (url === '/metrics') {
           source.metrics().then(
@@ -57,7 +60,7 @@ export class StatusServer {
           if (source.healthy() && problems.length === 0) return send(200, 'text/plain', 'ok\n');
           return send(503, 'text/plain; charset=utf-8', printableText((problems.length > 0 ? problems : ['FreeSWITCH not connected']).join('\n') + '\n'));
         }
-        return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /status, /metrics, /healthz\n');
+        return send(404, 'text/plain', 'not found: try /, /peers, /peers.json, /locations.json, /status, /metrics, /healthz\n');
       } catch (e) {
         return send(500, 'text/plain', `status error: ${(e as Error).message}\n`);
       }
@@ -82,6 +85,14 @@ export class StatusServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** `user=U&domain=D` (both optional) from a query string. */
+function locationQuery(search: string | undefined): { user?: string; domain?: string } {
+  const q = new URLSearchParams(search ?? '');
+  const user = q.get('user');
+  const domain = q.get('domain');
+  return { ...(user !== null && user !== '' ? { user } : {}), ...(domain !== null && domain !== '' ? { domain } : {}) };
 }
 
 function describe(l: StatusListen): string {

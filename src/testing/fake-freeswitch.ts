@@ -130,6 +130,9 @@ export class FakeFreeSwitch extends EventEmitter {
   readonly host: string;
   readonly switchname: string;
   readonly sendevents: ReceivedSendevent[] = [];
+  /** mod_db's db_data table ("realm/key" -> value) and every `db` api argument received, in order. */
+  readonly db = new Map<string, string>();
+  readonly dbCommands: string[] = [];
   private portNumber: number;
   private readonly password: string;
   private readonly identity: SwitchIdentity;
@@ -508,8 +511,35 @@ export class FakeFreeSwitch extends EventEmitter {
       case 'module_exists':
         // mod_commands: `true` or `false`, no newline.
         return { known: true, output: arg !== null && this.loadedModules.has(arg.trim()) ? 'true' : 'false' };
+      case 'db':
+        return { known: true, output: this.runDb(arg ?? '') };
       default:
         return { known: false, output: `-ERR ${command} Command not found!\n` };
+    }
+  }
+
+  /** mod_db's `db` api (mod_db.c): the argument split at '/' into at most 4 parts, the last taking the rest. */
+  private runDb(arg: string): string {
+    this.dbCommands.push(arg);
+    const parts = arg.split('/');
+    const [op, realm, key] = parts;
+    const value = parts.slice(3).join('/');
+    const k = `${realm ?? ''}/${key ?? ''}`;
+    switch ((op ?? '').toLowerCase()) {
+      case 'insert':
+        if (parts.length < 4) return '!err!';
+        this.db.set(k, value);
+        return '+OK';
+      case 'delete':
+        if (parts.length < 2) return '!err!';
+        this.db.delete(k);
+        return '+OK';
+      case 'select':
+        return parts.length < 3 ? '!err!' : (this.db.get(k) ?? '');
+      case 'exists':
+        return parts.length < 3 ? '!err!' : this.db.has(k) ? 'true' : 'false';
+      default:
+        return '!err!';
     }
   }
 

@@ -125,6 +125,9 @@ const LOWER_SUBCLASS = Buffer.from('event-subclass', 'latin1');
 const LOWER_TIMESTAMP = Buffer.from('event-date-timestamp', 'latin1');
 
 /** The decoded value of the first header with this (lower-case) name, FreeSWITCH-style case-insensitive; null if absent. */
+export function scanValue(scan: HeaderSpans, lowerName: Uint8Array): string | null {
+  return valueOf(scan, lowerName);
+}
 function valueOf(scan: HeaderSpans, lowerName: Uint8Array): string | null {
   const i = findHeaderIgnoreCase(scan, lowerName);
   if (i < 0) return null;
