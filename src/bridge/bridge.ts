@@ -46,6 +46,7 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { schedulingReport, starvationWarning, type SchedulingReport } from '../host/scheduling.js';
 import { SourceHandover } from './source-handover.js';
 import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
@@ -74,6 +75,8 @@ export interface BridgeOptions {
   onFatal?: (error: Error) => void;
   /** Epoch ms; tests drive peer timeouts with it. */
   now?: () => number;
+  /** Where /proc is (default /proc); tests point it at a made-up tree. */
+  procRoot?: string;
   /** How long a pool replaced by a reload may take to finish what it holds (default 5000 ms). */
   poolDrainTimeoutMs?: number;
   /** How often changed replay state is written to replay-state-file (default 5000 ms). */
@@ -124,6 +127,8 @@ export class Bridge {
   private pools!: PoolChain<CodecPool, PoolOutput>;
   /** The bridge's own `api` commands, whose API events are never sent to peers. */
   private readonly ownApi = new OwnApiCommands();
+  /** This process against FreeSWITCH's real-time threads (src/host/scheduling.ts); null until read. */
+  private scheduling: SchedulingReport | null = null;
   private readonly metrics = new BridgeMetrics(() => this.metricsSnapshot());
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
@@ -474,7 +479,10 @@ export class Bridge {
       onFatal: (e) => this.fatal(e),
       onConnectionChange: (up) => {
         // The connection logs its own ups and downs (rate-limited); nothing more here.
-        if (up) void this.learnFromFreeSwitch(source);
+        if (up) {
+          void this.learnFromFreeSwitch(source);
+          void this.checkScheduling();
+        }
         if (up && this.handover?.next === source) this.handover.nextSubscribed();
       },
     });
@@ -957,6 +965,17 @@ export class Bridge {
     };
   }
 
+  /**
+   * On every connect (FreeSWITCH may have restarted with another priority): is the bridge at
+   * risk of starving beside a real-time FreeSWITCH? Warned when that turns true, with the fix.
+   */
+  private async checkScheduling(): Promise<void> {
+    const r = await schedulingReport(this.options.procRoot);
+    const wasAtRisk = this.scheduling?.starvationRisk ?? false;
+    this.scheduling = r;
+    if (r.starvationRisk && !wasAtRisk) this.logger.warn({ freeswitch: r.freeswitch, bridge: r.bridge }, starvationWarning(r));
+  }
+
   /** What /healthz reports: one line per thing that is wrong now (empty when all works). */
   healthProblems(): string[] {
     const out: string[] = [];
@@ -976,6 +995,7 @@ export class Bridge {
       switchname: this.switchname,
       // Both sending every event is the usual cause of "every event arrives twice".
       freeswitch: { modEventMulticastLoaded: this.cModuleLoaded },
+      scheduling: this.scheduling,
       health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),
       counters: this.counters,

@@ -103,8 +103,15 @@ function fieldChanged(k: keyof Config, old: Config, next: Config): boolean {
       return old.esl.host !== next.esl.host || old.esl.port !== next.esl.port || !old.esl.password.sameAs(next.esl.password);
     case 'nats':
       return natsConfigChanged(old.nats, next.nats);
+    case 'location':
+      // addresses is a Map, which JSON would print as {}.
+      return (
+        old.location.maxEntries !== next.location.maxEntries ||
+        old.location.db !== next.location.db ||
+        JSON.stringify([...old.location.addresses]) !== JSON.stringify([...next.location.addresses])
+      );
     default:
-      // Secrets print as [redacted], so only the fields above may hold one.
+      // Secrets print as [redacted] and Maps as {}, so only the fields above may hold one.
       return JSON.stringify(old[k]) !== JSON.stringify(next[k]);
   }
 }

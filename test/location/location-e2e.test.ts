@@ -79,7 +79,7 @@ test('register on A: B knows the location (/locations.json, where: fs-a), its mo
   assert.match(gone.stderr, /1014 is not registered on any box this bridge knows of/);
 
   // B's db commands raised API events on B (bindings ALL): held back, never sent to A.
-  await waitFor('the db echoes claimed on B', () => (b.br.statusJson() as { counters: { egress: { ownCommand: number } } }).counters.egress.ownCommand >= 2 + 2);
+  await waitFor('the db echoes claimed on B', () => (b.br.statusJson() as { counters: { egress: { ownCommand: number } } }).counters.egress.ownCommand >= 3 + 2);
   a.fireMarker('after');
   b.fireMarker('after-b');
   await a.waitMarker('after-b');
@@ -122,12 +122,12 @@ test('300 registrations expiring at once: every delete reaches mod_db, and not o
   for (const u of users) register(a, u, '60');
   await waitFor("B's mod_db has all 300", () => users.every((u) => b.fs.db.get(`127.0.0.1/LOCATION_${u}`) === '127.0.0.1'), 30_000, () => b.fs.db.size);
   const own = () => (b.br.statusJson() as { counters: { egress: { ownCommand: number } } }).counters.egress.ownCommand;
-  await waitFor('the insert echoes held back on B', () => own() === 2 + 300, 10_000, own);
+  await waitFor('the insert echoes held back on B', () => own() === 3 + 300, 10_000, own);
   // One sweep removes all 300: 300 db deletes at once, more than the 256 echoes the bridge can await.
   clock += 60_000;
   b.br.expirePeers();
   await waitFor("B's mod_db is empty", () => b.fs.db.size === 0, 30_000, () => b.fs.db.size);
-  await waitFor('every delete echo held back on B', () => own() === 2 + 600, 10_000, own);
+  await waitFor('every delete echo held back on B', () => own() === 3 + 600, 10_000, own);
   b.fireMarker('after-burst');
   await a.waitMarker('after-burst', 10_000);
   assert.deepEqual(a.firedOrig('API').map((f) => f.get('Orig-API-Command')).filter((c) => c === 'db'), []);
