@@ -46,6 +46,7 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
+import { RateLimit } from '../util/rate-limit.js';
 import { schedulingReport, starvationWarning, type SchedulingReport } from '../host/scheduling.js';
 import { SourceHandover } from './source-handover.js';
 import { reloadPlan, type ReloadStep } from './reload-plan.js';
@@ -163,7 +164,7 @@ export class Bridge {
   private stopped = false;
   private fatalReported = false;
   private reloading: Promise<void> | null = null;
-  private readonly lastWarn = new Map<string, number>();
+  private readonly warnLimit = new RateLimit(LOG_INTERVAL_MS);
   /** Location directory (src/location): fed from both paths' registrations; mirrored into mod_db via this.source.api. */
   private readonly location: LocationService;
 
@@ -846,9 +847,7 @@ export class Bridge {
   }
 
   private warnRateLimited(key: string, fields: object, message: string): void {
-    const now = Date.now();
-    if (now - (this.lastWarn.get(key) ?? 0) < LOG_INTERVAL_MS) return;
-    this.lastWarn.set(key, now);
+    if (!this.warnLimit.allow(key)) return;
     this.logger.warn({ ...fields, counters: key === 'ingress-drop' ? this.counters.ingress.dropped : undefined }, message);
   }
 

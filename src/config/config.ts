@@ -139,24 +139,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Limits of the bridge's numeric params: [min, max, default]. */
-const LIMITS = {
-  'esl-port': [1, 65535, 8021],
-  injectors: [1, 64, 2],
-  'peer-timeout': [1, 86400, 60],
-  'max-datagram': [512, 65507, 65507],
-  'batch-size': [1, 4096, 64],
-  'batch-delay-us': [0, 1_000_000, 0],
-  'max-headers': [1, 100_000, 10_000],
-  'max-header-bytes': [16, 65507, 65507],
-  'replay-window': [0, 86400, 300],
-  'max-event-age': [0, 86400, 0],
-  'max-peers': [1, 1_000_000, 1024],
-  'location-max-entries': [0, 10_000_000, 100_000],
-  'udp-rcvbuf': [4096, 2 ** 31 - 1, 4 * 1024 * 1024],
-  'max-clock-skew': [0, 86400, 60],
-  'esl-reply-timeout': [1, 3600, 5],
-} as const;
 const MAX_WORKERS = 64;
 const BLOWFISH_MAX_KEY_BYTES = 72;
 const DEFAULT_STATUS_LISTEN: StatusListen = { kind: 'tcp', host: '127.0.0.1', port: 8088 };
@@ -603,8 +585,10 @@ class Validator {
     return fallback;
   }
 
-  integer(key: keyof typeof LIMITS, r: RawValue | null): number {
-    const [min, max, fallback] = LIMITS[key];
+  integer(key: string, r: RawValue | null): number {
+    const limits = paramSpec(key).integer;
+    if (limits === undefined) throw new Error(`internal: param ${key} is not an integer param`);
+    const [min, max, fallback] = limits;
     if (r === null) return fallback;
     const t = r.value.trim();
     if (INTEGER.test(t) && Number(t) >= min && Number(t) <= max) return Number(t);

@@ -31,6 +31,7 @@
  * one at MAX_SUSPECT_STALLS timeouts in a row is dropped (`abandoned`): it may be what
  * blocks FreeSWITCH, and keeping it would stop that connection for good.
  */
+import { RateLimit } from '../util/rate-limit.js';
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
 
@@ -90,7 +91,7 @@ export const MAX_SUSPECT_STALLS = 3;
 const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, warnIntervalMs: 10_000 };
 
 export class SendeventInjector {
-  private readonly lanes: Lane[];
+  private readonly lanes: SendeventConnection[];
   private closing = false;
 
   constructor(options: SendeventInjectorOptions) {
@@ -118,7 +119,7 @@ export class SendeventInjector {
       if (options.onFatal !== undefined) options.onFatal(error);
       else endpoint.logger.error({ esl: 'injector', reason: error.reason }, error.message);
     };
-    this.lanes = Array.from({ length: settings.connections }, (_, i) => new Lane(i + 1, endpoint, settings, onFatal));
+    this.lanes = Array.from({ length: settings.connections }, (_, i) => new SendeventConnection(i + 1, endpoint, settings, onFatal));
   }
 
   start(): void {
@@ -184,7 +185,7 @@ export class SendeventInjector {
   }
 
   /** Stateless (a hash): keys are many (one per SIP user or call), and remembering them would need a bound. */
-  private laneFor(orderKey: string): Lane {
+  private laneFor(orderKey: string): SendeventConnection {
     return this.lanes.length === 1 ? this.lanes[0]! : this.lanes[fnv1a(orderKey) % this.lanes.length]!;
   }
 }
@@ -205,7 +206,7 @@ interface ReplyStamps {
 }
 
 /** One connection with its queue and its in-flight window. */
-class Lane {
+class SendeventConnection {
   readonly connection: EslConnection;
   readonly counters = { written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedOldest: 0, droppedRefused: 0, requeued: 0, abandoned: 0 };
   private queue = new CommandQueue();
@@ -216,7 +217,7 @@ class Lane {
   /** The first unanswered command at the last reply timeout, and at how many timeouts in a row it was. */
   private suspect: Buffer | null = null;
   private suspectStalls = 0;
-  private readonly warnedAt = new Map<string, number>();
+  private readonly warnLimit: RateLimit;
   private droppedSinceWarn = 0;
   private errSinceWarn = 0;
   private readonly onReply = (reply: EslReply | null): void => this.handleReply(reply);
@@ -229,6 +230,7 @@ class Lane {
   ) {
     this.logger = endpoint.logger;
     this.label = `injector#${index}`;
+    this.warnLimit = new RateLimit(settings.warnIntervalMs);
     this.connection = new EslConnection(endpoint, {
       label: this.label,
       onReady: () => this.pump(),
@@ -374,10 +376,7 @@ class Lane {
 
   /** Logs at warn level unless the same kind was logged within warnIntervalMs; returns whether it logged. */
   private warn(kind: string, fields: object, message: string): boolean {
-    const now = Date.now();
-    const last = this.warnedAt.get(kind);
-    if (last !== undefined && now - last < this.settings.warnIntervalMs) return false;
-    this.warnedAt.set(kind, now);
+    if (!this.warnLimit.allow(kind)) return false;
     this.logger.warn({ esl: this.label, ...fields }, message);
     return true;
   }

@@ -70,7 +70,7 @@ export type QueuedSamples = readonly number[] | null;
 const SAMPLE_MASK = 63;
 
 /** One direction: a queue, a batcher, an ordered completion stage. */
-class Lane<Task extends { kind: string }, Result> {
+class DirectionLane<Task extends { kind: string }, Result> {
   private readonly queue = new Fifo<Uint8Array>();
   /** Per queued item, what the caller tagged it with (ingress: the sender's address), in step with `queue`; handed back with the result, never sent to a worker. */
   private readonly tags = new Fifo<string | undefined>();
@@ -253,8 +253,8 @@ export class CodecPool {
   private warmedUp: Promise<void> = Promise.resolve();
   /** With workers: the main thread's own codec state, for tiny batches (inlineMaxBatch). */
   private readonly mainState: CodecState | null = null;
-  private readonly egressLane: Lane<EgressTask, EgressResult>;
-  private readonly ingressLane: Lane<IngressTask, IngressResult>;
+  private readonly egressLane: DirectionLane<EgressTask, EgressResult>;
+  private readonly ingressLane: DirectionLane<IngressTask, IngressResult>;
   /** Switch name stamped on egress (null = each event's own) and our own name for ingress. */
   switchname: string | null = null;
   ownName: string | null = null;
@@ -300,7 +300,7 @@ export class CodecPool {
       this.inline !== null
         ? (t: T) => inlineRun(this.inline!, t)
         : (t: T) => this.piscina!.run(t, { transferList: transferOf(t) }) as Promise<R>;
-    this.egressLane = new Lane<EgressTask, EgressResult>(
+    this.egressLane = new DirectionLane<EgressTask, EgressResult>(
       (items) => {
         const b = packBatch(items);
         return { task: { kind: 'egress', ...b, switchname: this.switchname }, transfer: [b.buf] };
@@ -315,7 +315,7 @@ export class CodecPool {
       this.mainState === null ? null : (t) => runEgress(this.mainState!, t),
       options.inlineMaxBatch ?? 4,
     );
-    this.ingressLane = new Lane<IngressTask, IngressResult>(
+    this.ingressLane = new DirectionLane<IngressTask, IngressResult>(
       (items) => {
         const b = packBatch(items);
         return { task: { kind: 'ingress', ...b, ownName: this.ownName, origins: this.originsOf(items) }, transfer: [b.buf] };
