@@ -372,6 +372,7 @@ export class Bridge {
         fragmentBytes: c.compactFragmentBytes,
         compressAbove: c.compactCompressAbove,
       },
+      location: c.location.enabled,
     };
   }
 

@@ -71,7 +71,7 @@ const AFFECTS: { readonly [K in keyof Config]-?: readonly ReloadStep[] } = {
   replayWindowSeconds: ['replay-guard'],
   replayState: ['replay-store'],
   nats: ['nats', 'pool'],
-  location: ['location'],
+  location: ['location', 'pool'],
 };
 
 export interface ReloadPlan {
@@ -106,6 +106,7 @@ function fieldChanged(k: keyof Config, old: Config, next: Config): boolean {
     case 'location':
       // addresses is a Map, which JSON would print as {}.
       return (
+        old.location.enabled !== next.location.enabled ||
         old.location.maxEntries !== next.location.maxEntries ||
         old.location.db !== next.location.db ||
         JSON.stringify([...old.location.addresses]) !== JSON.stringify([...next.location.addresses])

@@ -51,8 +51,10 @@ export async function whereCommand(argv: string[], io: Io): Promise<number> {
     io.stderr(`where: the bridge at ${values.status} answered ${reply.code}: ${printableText(reply.body)}`);
     return 1;
   }
-  const locations = (JSON.parse(reply.body) as { locations: Located[] }).locations;
+  const answer = JSON.parse(reply.body) as { enabled?: boolean; locations: Located[] };
+  const locations = answer.locations;
   if (values.json) io.stdout(jsonPrintable(JSON.stringify(locations)) + '\n');
+  else if (answer.enabled === false) io.stderr(`where: the bridge at ${values.status} keeps no location directory: set the param location yes (or location-db yes)\n`);
   else if (locations.length === 0) io.stderr(`where: ${printable(target)} is not registered on any box this bridge knows of\n`);
   else for (const l of locations) io.stdout(whereLine(l));
   return locations.length === 0 ? 1 : 0;

@@ -93,8 +93,8 @@ export interface Config {
   readonly maxEventAgeSeconds: number;
   /** Most peers tracked (src/peers/peer-table.ts). */
   readonly maxPeers: number;
-  /** Location directory (src/location): most users (0 = off), mirror into mod_db, box addresses by switch name. */
-  readonly location: { readonly maxEntries: number; readonly db: boolean; readonly addresses: ReadonlyMap<string, string> };
+  /** Location directory (src/location): on (location or location-db), most users, mirror into mod_db, box addresses by switch name. */
+  readonly location: { readonly enabled: boolean; readonly maxEntries: number; readonly db: boolean; readonly addresses: ReadonlyMap<string, string> };
   /** UDP receive buffer wanted, bytes (the kernel caps it at net.core.rmem_max). */
   readonly udpRcvbufBytes: number;
   /** With maxEventAgeSeconds: how far ahead of our clock a timestamp may be before the event is dropped as future-dated. */
@@ -298,9 +298,11 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   if (maxEventAgeSeconds === 0 && (raw('max-clock-skew') !== null || raw('max-event-age-undated') !== null)) {
     warnings.push('max-clock-skew and max-event-age-undated only apply with max-event-age set');
   }
+  const locationDb = v.yesNo('location-db', raw('location-db'), false);
   const location = {
+    enabled: v.yesNo('location', raw('location'), false) || locationDb,
     maxEntries: v.integer('location-max-entries', raw('location-max-entries')),
-    db: v.yesNo('location-db', raw('location-db'), false),
+    db: locationDb,
     addresses: v.locationAddresses(raw('location-addresses')),
   };
   if (raw('replay-window') !== null && pskRaw === null && replayWindowSeconds > 0) {

@@ -71,7 +71,8 @@ export const PARAM_SPECS: readonly ParamSpec[] = Object.freeze([
   spec({ key: 'max-event-age-undated', display: 'max-event-age-undated', defaultText: 'drop', help: 'with max-event-age: what to do with a received event without Event-Date-Timestamp (drop, counted no-timestamp; or accept)' }),
   spec({ key: 'replay-state-file', display: 'replay-state-file', defaultText: 'auto', help: 'PSK mode: file that keeps replay protection across restarts (an absolute path; auto = $STATE_DIRECTORY/replay-state when systemd sets it, else off; off)' }),
   // Location directory (src/location).
-  spec({ key: 'location-max-entries', display: 'location-max-entries', defaultText: '100000', integer: [0, 10_000_000, 100_000], help: 'most SIP users kept in the location directory (0 = off, 1..10000000); new users past it are refused (counted)' }),
+  spec({ key: 'location', display: 'location', defaultText: 'no', help: 'keep the location directory (user -> box) from every registration seen (yes/no; location-db yes turns it on too); off by default: reading every registration costs CPU on the busiest path' }),
+  spec({ key: 'location-max-entries', display: 'location-max-entries', defaultText: '100000', integer: [1, 10_000_000, 100_000], help: 'most SIP users kept in the location directory (1..10000000); new users past it are refused (counted)' }),
   spec({ key: 'location-db', display: 'location-db', defaultText: 'no', help: "mirror the location directory into FreeSWITCH's mod_db (db insert/<domain>/LOCATION_<user>/<box address>; yes/no)" }),
   spec({ key: 'location-addresses', display: 'location-addresses', defaultText: '', help: "each box's address for the location directory, as NAME=ADDRESS,NAME=ADDRESS (switch names); a box not listed: its events' FreeSWITCH-IPv4" }),
   // Compact wire format between bridges (docs/compact-wire.md).

@@ -12,7 +12,9 @@ import type { RegistrationFacts } from '../wire/registration.js';
 import { DbWriteQueue, type DbQueueStats } from './db-write-queue.js';
 
 export interface LocationOptions {
-  /** Most users kept; 0 = the directory is off. */
+  /** The directory is kept (location or location-db yes); off, registrations are not even read. */
+  enabled: boolean;
+  /** Most users kept. */
   maxEntries: number;
   /** Mirror into mod_db. */
   db: boolean;
@@ -112,10 +114,11 @@ export class LocationService {
   }
 
   /** `/locations.json`: every entry, or those of one user (and domain). */
-  json(query: { user?: string; domain?: string } = {}): { locations: LocationJsonEntry[]; stats: LocationStats; db: (DbMirrorStats & DbQueueStats) | null } {
+  json(query: { user?: string; domain?: string } = {}): { enabled: boolean; locations: LocationJsonEntry[]; stats: LocationStats; db: (DbMirrorStats & DbQueueStats) | null } {
     const now = this.deps.now();
     const entries = query.user !== undefined ? this.table.find(query.user, query.domain) : this.table.list();
     return {
+      enabled: this.options.enabled,
       locations: entries.map((e) => ({
         user: e.user,
         domain: e.domain,

@@ -49,6 +49,8 @@ export interface CodecSettings {
   stateBindings?: Bindings | null;
   /** Lean sendevent commands (setting lean-sendevent, src/wire/lean.ts); absent = full. */
   leanSendevent?: boolean;
+  /** Read registrations for the location directory (location-max-entries > 0); absent = no. */
+  location?: boolean;
 }
 
 export interface CodecState {
@@ -172,7 +174,7 @@ export function runEgress(state: CodecState, task: EgressTask): EgressResult {
     if (name === 'RELOADXML') signals[i]! |= SIGNAL_RELOADXML;
     else if (name === 'HEARTBEAT') signals[i]! |= SIGNAL_HEARTBEAT;
     else if (subclass === PROBE_SUBCLASS) signals[i]! |= SIGNAL_PROBE;
-    const registration = registrationKind(name, subclass);
+    const registration = settings.location === true ? registrationKind(name, subclass) : null;
     if (registration !== null) {
       const header = (lower: string) => decodedValue(text, REGISTRATION_HEADERS.get(lower)!, headerEnd);
       const facts = registrationFacts(i, registration, header, null);
@@ -366,7 +368,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
-        const registration = registrationKind(facts.eventName, facts.subclass);
+        const registration = settings.location === true ? registrationKind(facts.eventName, facts.subclass) : null;
         if (registration !== null) {
           const scan = r.value.scan;
           const reg = registrationFacts(i, registration, (lower) => scanValue(scan, REGISTRATION_NAMES_LOWER.get(lower)!), facts.sender);

@@ -38,7 +38,7 @@ interface LocationsJson {
 test('register on A: B knows the location (/locations.json, where: fs-a), its mod_db got one db insert, refresh writes nothing; unregister: db delete; db commands never reach peers', { timeout: 30_000 }, async (t) => {
   const { a, b } = await startPair(t, {
     params: { bindings: 'ALL' },
-    a: { flags: { 'status-listen': '127.0.0.1:0' }, params: { 'location-addresses': LOCATION['location-addresses'] } },
+    a: { flags: { 'status-listen': '127.0.0.1:0' }, params: { location: 'yes', 'location-addresses': LOCATION['location-addresses'] } },
     b: { flags: { 'status-listen': '127.0.0.1:0' }, params: LOCATION },
   });
   const status = b.br.statusAddress!;

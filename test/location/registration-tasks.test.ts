@@ -12,7 +12,7 @@ import { DEFAULT_SCAN_LIMITS } from '../../src/wire/header-scan.js';
 import { fixture, PSK } from '../../testkit/fixtures.js';
 
 function settings(psk: string | null, bindings = 'ALL'): CodecSettings {
-  return { psk, bindings: parseBindings(bindings), ingressBindings: parseBindings(bindings), maxDatagram: 65507, limits: DEFAULT_SCAN_LIMITS };
+  return { psk, bindings: parseBindings(bindings), ingressBindings: parseBindings(bindings), maxDatagram: 65507, limits: DEFAULT_SCAN_LIMITS, location: true };
 }
 
 const REGISTER = { user: '1006', domain: '127.0.0.1', contact: '"" <sip:1006@127.0.0.1:5096;transport=UDP>', switchname: 'fs-a', ipv4: '192.0.2.2' };
