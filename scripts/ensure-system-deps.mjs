@@ -16,8 +16,12 @@ const NEEDS = [
   { program: 'promtool', pkg: 'prometheus', skipEnv: 'FSEM_ALLOW_SKIP_PROMTOOL' },
 ];
 
+// FSEM_SYSTEM_DEPS_PATH replaces where programs are looked for, and FSEM_SYSTEM_DEPS_NO_INSTALL=1
+// forbids installing: together they let a test see what a machine without them is told.
+const SEARCH = process.env.FSEM_SYSTEM_DEPS_PATH?.split(delimiter) ?? [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/usr/local/bin', '/sbin'];
+
 function find(program) {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/usr/local/bin', '/sbin'];
+  const dirs = SEARCH;
   for (const d of dirs) {
     if (d === '') continue;
     try {
@@ -33,7 +37,7 @@ function find(program) {
 const missing = NEEDS.filter((n) => !find(n.program) && !(n.skipEnv !== null && process.env[n.skipEnv] === '1'));
 if (missing.length > 0) {
   const pkgs = missing.map((n) => n.pkg);
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0 && process.env.FSEM_SYSTEM_DEPS_NO_INSTALL !== '1';
   const apt = find('apt-get');
   if (asRoot && apt) {
     console.error(`installing ${pkgs.join(', ')} for the tests (apt-get)...`);
