@@ -1,9 +1,9 @@
 /** `fs-event-multicast peers`: the C module's `multicast_peers`, asked of a running bridge. */
-import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { jsonPrintable, printableText } from '../wire/printable.js';
 import { UsageError, type Io } from './codec-commands.js';
 import { NO_PEERS_LINE, noPeersHint } from './no-peers-hint.js';
+import { httpGet, parseStatusTarget } from './status-client.js';
 
 export const PEERS_USAGE = `usage: fs-event-multicast peers [--status HOST:PORT | --status /path/to.sock] [--json]
   Prints the peers table of the running bridge (the text of the C module's multicast_peers API),
@@ -27,7 +27,7 @@ export async function peersCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`peers: unexpected argument ${positionals[0]}`, PEERS_USAGE);
-  const target = parseStatusTarget(values.status);
+  const target = parseStatusTarget(values.status, 'peers', PEERS_USAGE);
   const path = values.counters ? '/status' : values.json ? '/peers.json' : '/peers';
   try {
     const { code, body } = await httpGet(target, path);
@@ -47,30 +47,4 @@ export async function peersCommand(argv: string[], io: Io): Promise<number> {
     io.stderr(`peers: cannot reach the bridge's status endpoint at ${values.status}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (is 'fs-event-multicast run' running, with this status-listen?)\n`);
     return 1;
   }
-}
-
-type Target = { socketPath: string } | { host: string; port: number };
-
-export function parseStatusTarget(s: string): Target {
-  if (s.startsWith('/')) return { socketPath: s };
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port < 1 || port > 65535) {
-    throw new UsageError(`peers: --status must be HOST:PORT or an absolute socket path, got ${JSON.stringify(s)}`, PEERS_USAGE);
-  }
-  return { host: m[1] ?? m[2]!, port };
-}
-
-export function httpGet(target: Target, path: string): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ ...target, path, method: 'GET', timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { jsonPrintable, printable, printableText } from '../wire/printable.js';
 import { UsageError, type Io } from './codec-commands.js';
-import { httpGet, parseStatusTarget } from './peers-command.js';
+import { httpGet, parseStatusTarget } from './status-client.js';
 
 export const WHERE_USAGE = `usage: fs-event-multicast where USER[@DOMAIN] [--status HOST:PORT | --status /path/to.sock] [--json]
   Prints the box (switch name and address) where USER is registered, with its contact and the
@@ -42,7 +42,7 @@ export async function whereCommand(argv: string[], io: Io): Promise<number> {
   const query = new URLSearchParams(domain === '' ? { user } : { user, domain }).toString();
   let reply: { code: number; body: string };
   try {
-    reply = await httpGet(parseStatusTarget(values.status), `/locations.json?${query}`);
+    reply = await httpGet(parseStatusTarget(values.status, 'where', WHERE_USAGE), `/locations.json?${query}`);
   } catch (e) {
     io.stderr(`where: cannot reach the bridge's status endpoint at ${values.status}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (is 'fs-event-multicast run' running, with this status-listen?)\n`);
     return 1;
