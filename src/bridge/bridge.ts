@@ -996,6 +996,7 @@ export class Bridge {
       // Both sending every event is the usual cause of "every event arrives twice".
       freeswitch: { modEventMulticastLoaded: this.cModuleLoaded },
       scheduling: this.scheduling,
+      ownApiCommands: this.ownApi.stats(),
       health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),
       counters: this.counters,

@@ -31,6 +31,7 @@
  * one at MAX_SUSPECT_STALLS timeouts in a row is dropped (`abandoned`): it may be what
  * blocks FreeSWITCH, and keeping it would stop that connection for good.
  */
+import { Fifo } from '../util/fifo.js';
 import { RateLimit } from '../util/rate-limit.js';
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
@@ -382,14 +383,13 @@ class SendeventConnection {
   }
 }
 
-/** FIFO of command buffers with O(1) push/shift and a running byte count. */
+/** The shared Fifo with a running byte count (the queue is bounded by bytes too). */
 class CommandQueue {
-  private items: Buffer[] = [];
-  private head = 0;
+  private readonly items = new Fifo<Buffer>();
   bytes = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return this.items.length;
   }
 
   push(command: Buffer): void {
@@ -398,29 +398,22 @@ class CommandQueue {
   }
 
   peek(): Buffer {
-    return this.items[this.head]!;
+    return this.items.peek()!;
   }
 
   shift(): Buffer {
-    const command = this.items[this.head]!;
-    this.items[this.head++] = EMPTY;
+    const command = this.items.shift()!;
     this.bytes -= command.length;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
     return command;
   }
 
   /** Puts all of `front` (in its order) before the current contents. */
   prepend(front: CommandQueue): void {
-    this.items = front.items.slice(front.head).concat(this.items.slice(this.head));
-    this.head = 0;
+    this.items.unshiftAll([...front.items]);
     this.bytes += front.bytes;
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /** The first line and the Event-Subclass of a sendevent, for a log line (bounded, printable). */
 function describeCommand(command: Buffer): string {

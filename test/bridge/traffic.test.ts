@@ -169,6 +169,8 @@ test("bindings ALL: the API events FreeSWITCH raises for the bridge's own api co
   assert.deepEqual(apiCommands(a), []);
   assert.equal(a.counters.egress.ownCommand, 3);
   assert.equal(b.counters.egress.ownCommand, 3);
+  const own = (a.br.statusJson() as { ownApiCommands: { claimed: number; pending: number; refused: number } }).ownApiCommands;
+  assert.deepEqual([own.claimed, own.pending, own.refused], [3, 0, 0], 'every echo claimed, none left waiting');
 });
 
 test('own packets: A sending to its own address too does not re-fire its own events (counted own-packet)', { timeout: 20_000 }, async (t) => {
