@@ -37,7 +37,7 @@ interface PoolView {
   piscina: { threads: Worker[] } | null;
   stats(): { ingress: { droppedQueueFull: number; taskErrors: number }; egress: { droppedQueueFull: number; taskErrors: number } };
 }
-const poolOf = (b: Bridge): PoolView => (b as unknown as { pool: PoolView }).pool;
+const poolOf = (b: Bridge): PoolView => (b as unknown as { live: { pool: PoolView } }).live.pool;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {

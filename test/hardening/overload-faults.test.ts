@@ -21,7 +21,7 @@ interface PoolView {
   stats(): { ingress: { queued: number; inFlight: number; droppedQueueFull: number }; egress: { queued: number; inFlight: number; droppedQueueFull: number } };
 }
 /** The bridge's pool, reached past `private` (test-only fault injection). */
-const poolOf = (b: Bridge): PoolView => (b as unknown as { pool: PoolView }).pool;
+const poolOf = (b: Bridge): PoolView => (b as unknown as { live: { pool: PoolView } }).live.pool;
 
 const dropsOf = (c: Counters) => Object.values(c.ingress.dropped).reduce((x, y) => x + y, 0);
 
