@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { jsonPrintable, printableText } from '../wire/printable.js';
 import { UsageError, type Io } from './codec-commands.js';
 import { NO_PEERS_LINE, noPeersHint } from './no-peers-hint.js';
-import { httpGet, parseStatusTarget } from './status-client.js';
+import { httpGet, parseStatusTarget, STATUS_CLIENT_OPTIONS } from './status-client.js';
 
 export const PEERS_USAGE = `usage: fs-event-multicast peers [--status HOST:PORT | --status /path/to.sock] [--json]
   Prints the peers table of the running bridge (the text of the C module's multicast_peers API),
@@ -15,12 +15,7 @@ export async function peersCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      status: { type: 'string', default: '127.0.0.1:8088' },
-      json: { type: 'boolean', default: false },
-      counters: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: { ...STATUS_CLIENT_OPTIONS, counters: { type: 'boolean', default: false } },
   });
   if (values.help) {
     io.stdout(PEERS_USAGE + '\n');

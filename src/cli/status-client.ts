@@ -2,6 +2,13 @@
 import { request } from 'node:http';
 import { UsageError } from './codec-commands.js';
 
+/** The options every status client takes (the status-listen default, JSON output, help). */
+export const STATUS_CLIENT_OPTIONS = {
+  status: { type: 'string', default: '127.0.0.1:8088' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export type StatusTarget = { socketPath: string } | { host: string; port: number };
 
 /** `--status HOST:PORT`, `[IPV6]:PORT` or an absolute socket path; a usage error for `command` otherwise. */

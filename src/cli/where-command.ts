@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { jsonPrintable, printable, printableText } from '../wire/printable.js';
 import { UsageError, type Io } from './codec-commands.js';
-import { httpGet, parseStatusTarget } from './status-client.js';
+import { httpGet, parseStatusTarget, STATUS_CLIENT_OPTIONS } from './status-client.js';
 
 export const WHERE_USAGE = `usage: fs-event-multicast where USER[@DOMAIN] [--status HOST:PORT | --status /path/to.sock] [--json]
   Prints the box (switch name and address) where USER is registered, with its contact and the
@@ -23,11 +23,7 @@ export async function whereCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      status: { type: 'string', default: '127.0.0.1:8088' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: { ...STATUS_CLIENT_OPTIONS },
   });
   if (values.help) {
     io.stdout(WHERE_USAGE + '\n');

@@ -5,11 +5,8 @@
  * the same event_multicast.conf.xml still works for it. The compact format needs `psk`: it is
  * authenticated with a key derived from it.
  */
-
-export const COMPACT_LIMITS = {
-  'compact-fragment-size': [256, 65507, 1400],
-  'compact-compress-above': [0, 1 << 20, 512],
-} as const;
+import { readInteger } from './param-spec.js';
+import { paramSpec } from './params.js';
 
 export interface CompactDestinationLike {
   readonly address: string;
@@ -64,11 +61,6 @@ export function readCompactParams<D extends CompactDestinationLike>(i: CompactPa
   };
 }
 
-function integer<D extends CompactDestinationLike>(i: CompactParamsInput<D>, key: keyof typeof COMPACT_LIMITS): number {
-  const [min, max, fallback] = COMPACT_LIMITS[key];
-  const t = i.raw(key)?.trim() ?? null;
-  if (t === null) return fallback;
-  if (/^\d+$/.test(t) && Number(t) >= min && Number(t) <= max) return Number(t);
-  i.problems.push(`${key} '${t}': allowed: an integer ${min}..${max} (default ${fallback})`);
-  return fallback;
+function integer<D extends CompactDestinationLike>(i: CompactParamsInput<D>, key: 'compact-fragment-size' | 'compact-compress-above'): number {
+  return readInteger(paramSpec(key), i.raw(key), i.problems);
 }

@@ -8,6 +8,7 @@
 import { accessSync, constants } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { BindingsError, parseBindings, type Bindings } from './bindings.js';
+import { readInteger, readYesNo, spec, type ParamSpec, type ParamSpecInput } from './param-spec.js';
 import { Secret } from './secret.js';
 import {
   DEFAULT_MAX_PENDING_BYTES,
@@ -45,7 +46,7 @@ export interface NatsConfig {
 }
 
 /** The param descriptions (merged into PARAM_SPECS by params.ts). */
-export const NATS_PARAM_SPECS = [
+export const NATS_PARAM_SPECS: readonly ParamSpec[] = ([
   { key: 'nats-servers', display: 'nats-servers', defaultText: '', help: 'NATS server URLs, comma-separated nats://host:port (several = one cluster); set = the NATS transport runs' },
   { key: 'nats-subject-prefix', display: 'nats-subject-prefix', defaultText: DEFAULT_SUBJECT_PREFIX, help: 'subject prefix of this NATS cluster, e.g. fsem.cluster1 (datagrams go to <prefix>.events.<switchname>)' },
   { key: 'nats-token', display: 'nats-token', secret: true, env: NATS_TOKEN_ENV, defaultText: '', help: 'NATS token authentication' },
@@ -54,22 +55,19 @@ export const NATS_PARAM_SPECS = [
   { key: 'nats-creds-file', display: 'nats-creds-file', defaultText: '', help: 'NATS .creds file (JWT and nkey seed), absolute path' },
   { key: 'nats-nkey-seed-file', display: 'nats-nkey-seed-file', defaultText: '', help: 'file holding an NATS nkey seed (SU...), absolute path' },
   { key: 'nats-relay', display: 'nats-relay', defaultText: 'no', help: 'hub mode: republish datagrams received on UDP to NATS and those received on NATS to UDP (never back where they came from)' },
-  { key: 'nats-max-pending', display: 'nats-max-pending', defaultText: String(DEFAULT_MAX_PENDING_BYTES), help: 'bytes published but unconfirmed or queued while disconnected; beyond it datagrams are dropped and counted (65536..1073741824)' },
+  { key: 'nats-max-pending', display: 'nats-max-pending', integer: [65_536, 1_073_741_824, DEFAULT_MAX_PENDING_BYTES], help: 'bytes published but unconfirmed or queued while disconnected; beyond it datagrams are dropped and counted (65536..1073741824)' },
   { key: 'nats-state', display: 'nats-state', defaultText: 'no', help: 'JetStream: keep state events in a stream, and replay it on start so a satellite catches up' },
   { key: 'nats-state-events', display: 'nats-state-events', defaultText: DEFAULT_STATE_EVENTS, help: 'which events are state (bindings grammar)' },
-  { key: 'nats-state-max-age', display: 'nats-state-max-age', defaultText: String(DEFAULT_STATE_MAX_AGE_SECONDS), help: 'seconds a state event is kept in the stream (1..31536000)' },
-  { key: 'nats-state-replicas', display: 'nats-state-replicas', defaultText: '1', help: 'replicas of the state stream (1..5; at most the cluster size)' },
+  { key: 'nats-state-max-age', display: 'nats-state-max-age', integer: [1, 31_536_000, DEFAULT_STATE_MAX_AGE_SECONDS], help: 'seconds a state event is kept in the stream (1..31536000)' },
+  { key: 'nats-state-replicas', display: 'nats-state-replicas', integer: [1, 5, 1], help: 'replicas of the state stream (1..5; at most the cluster size)' },
   { key: 'nats-state-stream', display: 'nats-state-stream', defaultText: 'FSEM_STATE_<prefix>', help: 'name of the JetStream stream' },
-] as const;
+] satisfies ParamSpecInput[]).map(spec);
 
 export interface NatsRawValue {
   readonly value: string;
   readonly origin: 'flag' | 'env' | 'file';
 }
 
-const TRUE_WORDS = new Set(['yes', 'on', 'true', 't', 'enabled', 'active', 'allow', '1']);
-const FALSE_WORDS = new Set(['no', 'off', 'false', 'f', 'disabled', 'inactive', 'deny', '0', '']);
-const INTEGER = /^\d+$/;
 
 /**
  * Reads the NATS params. Problems (naming the param, the bad value unless it is a secret, and
@@ -105,11 +103,11 @@ export function readNatsConfig(raw: (key: string) => NatsRawValue | null, proble
   if (prefixProblem !== null) problems.push(`nats-subject-prefix '${subjectPrefix}': ${prefixProblem}`);
 
   const credentials = readCredentials(raw, problems);
-  const relay = yesNo('nats-relay', raw('nats-relay'), problems);
-  const maxPendingBytes = integer('nats-max-pending', raw('nats-max-pending'), 65_536, 1_073_741_824, DEFAULT_MAX_PENDING_BYTES, problems);
+  const relay = yesNo('nats-relay', raw, problems);
+  const maxPendingBytes = integer('nats-max-pending', raw, problems);
 
   let state: NatsStateConfig | null = null;
-  if (yesNo('nats-state', raw('nats-state'), problems)) {
+  if (yesNo('nats-state', raw, problems)) {
     let events = parseBindings(DEFAULT_STATE_EVENTS);
     const eventsRaw = raw('nats-state-events');
     if (eventsRaw !== null) {
@@ -126,8 +124,8 @@ export function readNatsConfig(raw: (key: string) => NatsRawValue | null, proble
     if (streamProblem !== null) problems.push(`nats-state-stream '${stream}': ${streamProblem}`);
     state = {
       events,
-      maxAgeSeconds: integer('nats-state-max-age', raw('nats-state-max-age'), 1, 31_536_000, DEFAULT_STATE_MAX_AGE_SECONDS, problems),
-      replicas: integer('nats-state-replicas', raw('nats-state-replicas'), 1, 5, 1, problems),
+      maxAgeSeconds: integer('nats-state-max-age', raw, problems),
+      replicas: integer('nats-state-replicas', raw, problems),
       stream,
     };
   } else {
@@ -202,21 +200,20 @@ function readCredentials(raw: (key: string) => NatsRawValue | null, problems: st
   return { kind: 'none' };
 }
 
-function yesNo(display: string, r: NatsRawValue | null, problems: string[]): boolean {
-  if (r === null) return false;
-  const t = r.value.trim().toLowerCase();
-  if (TRUE_WORDS.has(t)) return true;
-  if (FALSE_WORDS.has(t)) return false;
-  problems.push(`${display} '${r.value}': allowed: yes, no, true, false, on, off`);
-  return false;
+type RawLookup = (key: string) => NatsRawValue | null;
+
+function natsSpec(key: string): ParamSpec {
+  const found = NATS_PARAM_SPECS.find((p) => p.key === key);
+  if (found === undefined) throw new Error(`internal: no NATS param ${key}`);
+  return found;
 }
 
-function integer(display: string, r: NatsRawValue | null, min: number, max: number, fallback: number, problems: string[]): number {
-  if (r === null) return fallback;
-  const t = r.value.trim();
-  if (INTEGER.test(t) && Number(t) >= min && Number(t) <= max) return Number(t);
-  problems.push(`${display} '${r.value}': allowed: an integer ${min}..${max} (default ${fallback})`);
-  return fallback;
+function yesNo(key: string, raw: RawLookup, problems: string[]): boolean {
+  return readYesNo(natsSpec(key), raw(key)?.value ?? null, false, problems);
+}
+
+function integer(key: string, raw: RawLookup, problems: string[]): number {
+  return readInteger(natsSpec(key), raw(key)?.value ?? null, problems);
 }
 
 /** One line for the start log: servers, prefix, credential kind (never the secret), relay, state. */

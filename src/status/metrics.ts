@@ -41,29 +41,20 @@ export class BridgeMetrics {
       if (cached === null || now - cached.at > 50) cached = { at: now, s: snapshot() };
       return cached.s;
     };
-    /** A counter whose value is a running total the bridge keeps. */
-    const total = <L extends string>(name: string, help: string, labelNames: readonly L[], values: (s: MetricsSnapshot) => [Partial<Record<L, string>>, number][]) =>
-      new Counter<L>({
-        name,
-        help,
-        labelNames,
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const [labels, v] of values(read())) this.inc(labels, v);
-        },
-      });
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], values: (s: MetricsSnapshot) => [Partial<Record<L, string>>, number][]) =>
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers: [r],
-        collect() {
-          this.reset();
-          for (const [labels, v] of values(read())) this.set(labels, v);
-        },
-      });
+    type Values<L extends string> = (s: MetricsSnapshot) => [Partial<Record<L, string>>, number][];
+    /** Read at scrape time from the bridge's own numbers: a Counter for running totals, a Gauge for levels. */
+    const collected = <L extends string>(kind: 'total' | 'level', name: string, help: string, labelNames: readonly L[], values: Values<L>) => {
+      const collect = function (this: Counter<L> | Gauge<L>) {
+        this.reset();
+        for (const [labels, v] of values(read())) {
+          if (this instanceof Counter) this.inc(labels, v);
+          else this.set(labels, v);
+        }
+      };
+      return kind === 'total' ? new Counter<L>({ name, help, labelNames, registers: [r], collect }) : new Gauge<L>({ name, help, labelNames, registers: [r], collect });
+    };
+    const total = <L extends string>(name: string, help: string, labelNames: readonly L[], values: Values<L>) => collected('total', name, help, labelNames, values);
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], values: Values<L>) => collected('level', name, help, labelNames, values);
 
     total('fsem_egress_events_total', 'Events read from the FreeSWITCH event socket.', [], (s) => [[{}, s.counters.egress.events]]);
     total('fsem_egress_datagrams_total', 'Datagrams built from events (each goes to every destination).', [], (s) => [[{}, s.counters.egress.datagrams]]);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ConfigError, type Config, describeDestinations, loadConfig, parseRunFlags } from '../../src/config/config.js';
 import { bindingAllows } from '../../src/config/bindings.js';
+import { PARAM_SPECS } from '../../src/config/params.js';
 
 // dist/test/config/x.test.js -> /work/shared/fixtures/freeswitch/
 const FIXTURES = new URL('../../../../shared/fixtures/freeswitch/', import.meta.url);
@@ -418,4 +419,19 @@ test('parsed flags feed loadConfig', () => {
   assert.equal(config.port, 4343);
   assert.equal(config.ttl, 4);
   assert.deepEqual(describeDestinations(config), ['IPv4 unicast: 127.0.0.9']);
+});
+
+test('every integer param, core, compact or NATS, is range-checked from its one spec entry, with the same message shape', () => {
+  for (const p of PARAM_SPECS.filter((s) => s.integer !== undefined)) {
+    const [min, max, fallback] = p.integer!;
+    assert.equal(p.defaultText, String(fallback), `${p.key}: the documented default is the one used`);
+    if (max >= Number.MAX_SAFE_INTEGER) continue;
+    const needs: Record<string, string> = p.key.startsWith('nats-state') ? { 'nats-servers': 'nats://127.0.0.1:4222', 'nats-state': 'yes' } : p.key.startsWith('nats-') ? { 'nats-servers': 'nats://127.0.0.1:4222' } : {};
+    const flags = { port: '4242', address: '127.0.0.2', ...needs, [p.key]: String(max + 1) };
+    assert.throws(
+      () => loadConfig({ flags, env: {} }),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((m) => m === `${p.display} '${max + 1}': allowed: an integer ${min}..${max} (default ${fallback})`),
+      p.key,
+    );
+  }
 });

@@ -65,7 +65,7 @@ test('bad values are reported with the param, the value and what is allowed, all
   assert.match(m, /nats-servers 'http:\/\/x:4222': scheme http is not nats/);
   assert.match(m, /nats-servers 'nats:\/\/h:99999': not a URL/);
   assert.match(m, /nats-subject-prefix 'fsem\.\*': allowed: tokens of letters/);
-  assert.match(m, /nats-relay 'maybe': allowed: yes, no/);
+  assert.match(m, /nats-relay 'maybe': not a yes\/no word; allowed: yes, no/);
   assert.match(m, /nats-max-pending '12': allowed: an integer 65536\.\.1073741824/);
   assert.match(m, /nats-state-max-age '0': allowed: an integer 1\.\.31536000/);
   assert.match(m, /nats-state-events: .*NOT_AN_EVENT/);
