@@ -706,7 +706,10 @@ export class Bridge {
       const queuedAt = samples !== null && samples[s] === i ? samples[s + 1] : undefined;
       const sender = r.senders[i] ?? null;
       const info = r.compact?.[i] ?? null;
-      if (info !== null && this.onCompactIngress(info, sender, now)) continue;
+      if (info !== null && this.onCompactIngress(info, sender, now)) {
+        replayed?.add(i); // settled by the compact window: a one-datagram replay is no registration either
+        continue;
+      }
       const key = r.replayKeys?.[i] ?? null;
       if (key !== null && this.replay !== null && this.replay.seen(key, now)) {
         g.dropped.replay++;
@@ -772,6 +775,9 @@ export class Bridge {
     get nowMs() {
       return b.now();
     },
+    get location() {
+      return b.config.location.enabled;
+    },
   }))(this);
 
   /** A compact datagram's replay window and reassembly (compact-link.ts); true when that settled the item. */
@@ -786,6 +792,7 @@ export class Bridge {
       return true;
     }
     const m = d.outcome;
+    if (m.registration !== undefined) this.location.remote([m.registration], null);
     if (m.ok) this.fire(m.sender ?? '', m.command);
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.sighted(m.sender, now);
