@@ -11,10 +11,14 @@
  * No Lua and no translation: the PRESENCE_IN of a call carries its Channel-State, Answer-State and
  * Unique-ID, and mod_sofia writes the dialog from those even though the channel is not its own.
  *
- * One rig detail: its boxes serve different domains (127.0.0.1, 127.0.0.2). mod_sofia matches an
- * MWI to a watcher by domain or by the profile's presence-hosts, so fs-b's profile lists fs-a's
- * domain in presence-hosts for these runs (written at start, put back at once). In a cluster
- * whose boxes share the domain this is already so.
+ * One rig detail: its boxes serve different domains (127.0.0.1, 127.0.0.2), and a cluster's boxes
+ * usually share theirs. So for these runs fs-b's profile takes fs-a's domain as its own, as a
+ * shared domain would be (written at start, put back at once):
+ * - `presence-hosts` lists it: mod_sofia matches an MWI to a watcher by domain or presence-hosts;
+ * - an `<alias>` names it: mod_sofia finds the profile for an MWI by the account's domain. Without
+ *   the alias it falls back to a search through sip_registrations that (in this FreeSWITCH) keeps a
+ *   reference to the profile for good: the MWI still reaches the watcher, but FreeSWITCH then never
+ *   finishes its shutdown (seen on the rig with both pairs: `stop-all.sh` has to SIGKILL fs-b).
  *
  * Run bridge ↔ bridge and, as the reference, C module ↔ C module, with the same bindings.
  */
@@ -48,13 +52,19 @@ async function poll<T>(what: string, check: () => Promise<T | null> | T | null, 
   }
 }
 
-/** fs-b's profile also answers for fs-a's domain in presence matching (see the file comment); restored once started. */
+/** fs-b's profile takes fs-a's domain as its own (presence-hosts and an alias: see the file comment); restored once started. */
 async function startFsB(rig: Rig, ...args: string[]): Promise<void> {
   const file = join(rig.dir, 'fs-b', 'conf', 'sip_profiles', 'internal.xml');
   const original = readFileSync(file, 'utf8');
   const line = `<param name="presence-hosts" value="${ADDRESS.b}"/>`;
-  assert.ok(original.includes(line), `${file} has ${line}`);
-  writeFileSync(file, original.replace(line, `<param name="presence-hosts" value="${ADDRESS.b},${ADDRESS.a}"/>`));
+  const aliasesEnd = '  </aliases>';
+  assert.ok(original.includes(line) && original.includes(aliasesEnd), `${file} has ${line} and an <aliases> section`);
+  writeFileSync(
+    file,
+    original
+      .replace(line, `<param name="presence-hosts" value="${ADDRESS.b},${ADDRESS.a}"/>`)
+      .replace(aliasesEnd, `    <alias name="${ADDRESS.a}"/>\n${aliasesEnd}`),
+  );
   try {
     await rig.start('b', ...args);
   } finally {
