@@ -2,11 +2,14 @@
  * The location directory learns from every ingress path, not only the C module's datagrams:
  * a registration sent in the compact format (one datagram, or fragments reassembled on the main
  * thread) and one that came through NATS (from a NATS-only box) put the user on the sending box;
- * the unregister takes it off.
+ * the unregister takes it off. A compact registration replayed by an attacker changes nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADDRESS_B, startPair, waitFor, type BridgeSide } from '../../testkit/bridge-harness.js';
+import * as dgram from 'node:dgram';
+import { freeUdpPort } from '../../testkit/udp-ports.js';
+import { CompactSealer } from '../../src/wire/compact/egress.js';
+import { ADDRESS_B, BridgeSide, startPair, waitFor } from '../../testkit/bridge-harness.js';
 import { requireNatsServer, startNats, startNatsSide, waitNatsReady } from '../../testkit/nats-server.js';
 import { prng } from '../../testkit/fixtures.js';
 import { httpGet } from '../../testkit/http-get.js';
@@ -87,4 +90,34 @@ test('NATS: a registration from a NATS-only box reaches the directory of the oth
   await waitBox(b, '1016', 'fs-a', 10_000);
   register(a, '1016', '0');
   await waitFor('B forgot 1016', () => entries(b) === 0, 10_000, () => b.br.statusJson());
+});
+
+test('compact format: a captured registration datagram sent again after the unregister is dropped as a replay and does not bring the user back', { timeout: 30_000 }, async (t) => {
+  const port = await freeUdpPort('127.0.0.2');
+  const b = await BridgeSide.start(t, { switchname: 'fs-b' }, {
+    params: { address: '127.0.0.1', port: String(port), bindings: BINDINGS, psk: PSK, location: 'yes' },
+    flags: { 'source-address': '127.0.0.2', workers: '0', 'status-listen': '127.0.0.1:0' },
+  });
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  t.after(() => sock.close());
+  const send = (d: Buffer) => new Promise<void>((r) => sock.send(d, port, '127.0.0.2', () => r()));
+  // One sender instance: the register is its message 0, the unregister its message 1.
+  const sealer = new CompactSealer({ psk: PSK });
+  const event = (subclass: string, expires: string) => {
+    const text = `Event-Name: CUSTOM\nEvent-Subclass: ${encodeURIComponent(subclass)}\nFreeSWITCH-Switchname: fs-a\nFreeSWITCH-IPv4: 127.0.0.1\nEvent-Date-Timestamp: ${Date.now() * 1000}\nfrom-user: 1020\nfrom-host: 127.0.0.1\ncontact: %3Csip%3A1020%40127.0.0.1%3A5094%3E\nexpires: ${expires}\nMulticast-Sender: fs-a\n\n`;
+    const sealed = sealer.seal(Buffer.from(text, 'latin1'));
+    assert.ok(sealed.ok && sealed.datagrams.length === 1);
+    return sealed.datagrams[0]!;
+  };
+  const register = event('sofia::register', '3600');
+  const unregister = event('sofia::unregister', '0');
+  await send(register);
+  await waitBox(b, '1020', 'fs-a', 5_000);
+  await send(unregister);
+  await waitFor('B forgot 1020', () => entries(b) === 0, 5_000, () => b.br.statusJson());
+  await send(register);
+  await waitFor('the replay counted', () => b.counters.ingress.dropped.replay === 1, 5_000, () => b.counters.ingress);
+  assert.equal(entries(b), 0, 'the replayed register did not bring 1020 back');
+  assert.equal(await boxOf(b, '1020'), null);
 });
