@@ -50,6 +50,9 @@ export class IngressPath {
       get nowMs() {
         return p.now();
       },
+      get location() {
+        return p.config.location.enabled;
+      },
     };
   }
 
@@ -72,7 +75,10 @@ export class IngressPath {
       const queuedAt = samples !== null && samples[s] === i ? samples[s + 1] : undefined;
       const sender = r.senders[i] ?? null;
       const info = r.compact?.[i] ?? null;
-      if (info !== null && this.onCompact(info, sender, now)) continue;
+      if (info !== null && this.onCompact(info, sender, now)) {
+        replayed?.add(i); // settled by the compact window: a one-datagram replay is no registration either
+        continue;
+      }
       const key = r.replayKeys?.[i] ?? null;
       if (key !== null && replay !== null && replay.seen(key, now)) {
         g.dropped.replay++;
@@ -110,6 +116,7 @@ export class IngressPath {
       return true;
     }
     const m = d.outcome;
+    if (m.registration !== undefined) this.o.location.remote([m.registration], null);
     if (m.ok) this.fire(m.sender ?? '', m.command);
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.o.peers.sighted(m.sender, now);

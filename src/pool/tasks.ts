@@ -5,7 +5,7 @@
 import { bindingAllows, PROBE_SUBCLASS, type Bindings } from '../config/bindings.js';
 import { datagramLength, frameDatagramInto, multicastSenderLine, multicastSenderLineEncoded, packetPlaintextLength, senderInsertionPoint } from '../wire/egress.js';
 import { type ScanLimits } from '../wire/header-scan.js';
-import { decodeDatagram, packetFacts, scanValue, sendeventBound, writeSendevent } from '../wire/ingress.js';
+import { decodeDatagram, packetFacts, sendeventBound, writeSendevent } from '../wire/ingress.js';
 import { PskCipher } from '../wire/psk-cipher.js';
 import { ageDrop, eventAgeVerdict, replayKeyOf, type AgeLimit } from '../wire/replay.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
@@ -28,6 +28,7 @@ import {
 import { batchItem, type PackedBatch } from './batch.js';
 import { isStateEvent, RelayCollector, type RelayBatch } from './relay-collector.js';
 import { registrationFacts, registrationKind, type RegistrationFacts } from '../wire/registration.js';
+import { receivedRegistration } from '../wire/received-registration.js';
 
 /** What every task needs and never changes for the life of a pool (a new config builds a new pool). */
 export interface CodecSettings {
@@ -137,8 +138,6 @@ const API_COMMAND_ARGUMENT = Buffer.from('API-Command-Argument: ', 'latin1');
 /** The line prefixes of the headers a registration is read from, by lower-case name (FreeSWITCH's own spelling). */
 const REGISTRATION_HEADER_NAMES = ['from-user', 'from-host', 'user', 'username', 'host', 'contact', 'expires', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4'];
 const REGISTRATION_HEADERS: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(`${n}: `, 'latin1')]));
-/** The same names in lower case, for the case-insensitive lookup in received events. */
-const REGISTRATION_NAMES_LOWER: ReadonlyMap<string, Buffer> = new Map(REGISTRATION_HEADER_NAMES.map((n) => [n.toLowerCase(), Buffer.from(n.toLowerCase(), 'latin1')]));
 
 
 function decodedValue(text: Buffer, prefix: Buffer, headerEnd: number): string | null {
@@ -321,10 +320,11 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
       const c =
         datagram.length > settings.maxDatagram
           ? ({ kind: 'drop', reason: 'oversize', detail: `compact: ${datagram.length} bytes, limit ${settings.maxDatagram}` } as const)
-          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress, lean: settings.leanSendevent ?? false, age, nowMs: now });
+          : compactIngressItem(state.opener, datagram, { limits: settings.limits, ownName: task.ownName, allows: allowsIngress, lean: settings.leanSendevent ?? false, age, nowMs: now, location: settings.location === true });
       const dropped = c.kind === 'drop' ? c : c.drop;
       if (c.kind === 'opened') {
         (compact ??= new Array<CompactPacketInfo | null>(n).fill(null))[i] = c.info;
+        if (c.registration !== null) (registrations ??= []).push({ ...c.registration, index: i });
         senders[i] = c.sender;
         if (c.heartbeat) heartbeat[i] = 1;
         if (c.command !== null) {
@@ -368,12 +368,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         if (cipher !== null) replayKeys[i] = replayKeyOf(datagram);
         if (facts.eventName === 'HEARTBEAT') heartbeat[i] = 1;
         if (!bindingAllows(settings.ingressBindings, facts.eventName ?? '', facts.subclass)) reason = 'filtered';
-        const registration = settings.location === true ? registrationKind(facts.eventName, facts.subclass) : null;
-        if (registration !== null) {
-          const scan = r.value.scan;
-          const reg = registrationFacts(i, registration, (lower) => scanValue(scan, REGISTRATION_NAMES_LOWER.get(lower)!), facts.sender);
-          if (reg !== null) (registrations ??= []).push(reg);
-        }
+        const reg = settings.location === true ? receivedRegistration(i, r.value.scan, facts) : null;
+        if (reg !== null) (registrations ??= []).push(reg);
       }
       if (reason === null) {
         const need = o + sendeventBound(r.value.scan);

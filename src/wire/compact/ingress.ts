@@ -5,6 +5,8 @@
  */
 import type { ScanLimits } from '../header-scan.js';
 import { buildSendevent, packetFacts } from '../ingress.js';
+import { receivedRegistration } from '../received-registration.js';
+import type { RegistrationFacts } from '../registration.js';
 import type { DropReason } from '../types.js';
 import { ageDrop, eventAgeVerdict, type AgeLimit } from '../replay.js';
 import { deriveCompactKey, openDatagram, type CompactHeader } from './format.js';
@@ -22,11 +24,17 @@ export interface MessageOptions {
   age?: AgeLimit;
   /** The clock for `age`, epoch ms (absent: Date.now()). */
   nowMs?: number;
+  /** Read registrations for the location directory (as the legacy path does); absent = no. */
+  location?: boolean;
 }
 
-export type MessageOutcome =
+export type MessageOutcome = (
   | { ok: true; command: Buffer; sender: string | null; heartbeat: boolean }
-  | { ok: false; reason: DropReason; detail: string; sender: string | null; heartbeat: boolean };
+  | { ok: false; reason: DropReason; detail: string; sender: string | null; heartbeat: boolean }
+) & {
+  /** With options.location: the registration this message carries (delivered or filtered, as on the legacy path; index 0), else absent. */
+  registration?: RegistrationFacts;
+};
 
 /** A whole message payload (as sealed: possibly compressed) -> its sendevent command, or a drop. */
 export function messageToCommand(payload: Buffer, flags: number, o: MessageOptions): MessageOutcome {
@@ -44,10 +52,12 @@ export function messageToCommand(payload: Buffer, flags: number, o: MessageOptio
     const v = eventAgeVerdict(facts.timestampUs, o.nowMs ?? Date.now(), o.age);
     if (v !== 'ok') return { ok: false, ...ageDrop(v, o.age), sender: facts.sender, heartbeat: false };
   }
+  const registration = o.location === true ? receivedRegistration(0, scanned.value, facts) : null;
+  const known = registration === null ? {} : { registration };
   if (!o.allows(facts.eventName ?? '', facts.subclass)) {
-    return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat };
+    return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat, ...known };
   }
-  return { ok: true, command: buildSendevent(scanned.value, o.lean ?? false), sender: facts.sender, heartbeat };
+  return { ok: true, command: buildSendevent(scanned.value, o.lean ?? false), sender: facts.sender, heartbeat, ...known };
 }
 
 /** The AEAD key of a PSK, derived once per worker (HKDF is not free). */

@@ -7,6 +7,7 @@ import { packetPlaintextLength, writePacketPlaintext } from '../egress.js';
 import { scanHeaders } from '../header-scan.js';
 import { MAGIC } from '../magic.js';
 import type { DropReason } from '../types.js';
+import type { RegistrationFacts } from '../registration.js';
 import { CompactSealer, type SealResult } from './egress.js';
 import { CompactOpener, messageToCommand, type CompactPacketInfo, type MessageOptions } from './ingress.js';
 
@@ -52,6 +53,8 @@ export type CompactIngressItem =
       drop: { reason: DropReason; detail: string } | null;
       sender: string | null;
       heartbeat: boolean;
+      /** A one-datagram registration, read with options.location (index 0: the caller sets it). */
+      registration: RegistrationFacts | null;
     };
 
 export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, o: MessageOptions): CompactIngressItem {
@@ -60,7 +63,7 @@ export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, 
   if (!r.ok) return { kind: 'drop', reason: r.reason, detail: r.detail };
   const { header, chunk } = r.value;
   if (header.count > 1) {
-    return { kind: 'opened', info: { ...header, chunk }, command: null, drop: null, sender: null, heartbeat: false };
+    return { kind: 'opened', info: { ...header, chunk }, command: null, drop: null, sender: null, heartbeat: false, registration: null };
   }
   const m = messageToCommand(chunk, header.flags, o);
   return {
@@ -70,6 +73,7 @@ export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, 
     drop: m.ok ? null : { reason: m.reason, detail: m.detail },
     sender: m.sender,
     heartbeat: m.heartbeat,
+    registration: m.registration ?? null,
   };
 }
 
