@@ -13,7 +13,8 @@ import { isIP } from 'node:net';
 import { BRIDGE_SUBSCRIPTION, eslSubscription } from '../config/bindings.js';
 import { describeDestinations, type Config, type StatusListen } from '../config/config.js';
 import { EslEventSource } from '../esl/event-source.js';
-import { SendeventInjector } from '../esl/injector.js';
+import { SendeventInjector, type SendTag } from '../esl/injector.js';
+import { ingressTag, URGENT } from './ingress-tag.js';
 import { apiCommandKey, OwnApiCommands } from '../esl/own-api-commands.js';
 import type { EslFatalError } from '../esl/connection.js';
 import { UdpTransport, UdpTransportError } from '../transport/udp/udp-transport.js';
@@ -611,6 +612,7 @@ export class Bridge {
     return new SendeventInjector({
       ...this.eslEndpoint(c),
       connections: c.injectors,
+      maxQueueAgeMs: c.maxQueueAgeSeconds * 1000,
       onFatal: (e) => this.fatal(e),
       onReplyLatency: (seconds) => this.metrics.ingressLatency.observe(seconds),
     });
@@ -713,7 +715,7 @@ export class Bridge {
         replayed?.add(i);
         continue;
       }
-      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt);
+      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt, ingressTag(r, i));
       else {
         const reason = DROP_REASONS[r.drop[i]!]!;
         g.dropped[reason]++;
@@ -735,8 +737,8 @@ export class Bridge {
   }
 
   /** `queuedAt`: for a sampled datagram, when it was received (ingress latency to FreeSWITCH's reply). */
-  private fire(orderKey: string, command: Buffer, queuedAt?: number): void {
-    this.injector.send(orderKey, command, queuedAt);
+  private fire(orderKey: string, command: Buffer, queuedAt?: number, tag?: SendTag): void {
+    this.injector.send(orderKey, command, queuedAt, tag);
     this.counters.ingress.fired++;
   }
 
@@ -786,7 +788,7 @@ export class Bridge {
       return true;
     }
     const m = d.outcome;
-    if (m.ok) this.fire(m.sender ?? '', m.command);
+    if (m.ok) this.fire(m.sender ?? '', m.command, undefined, m.heartbeat ? URGENT : undefined);
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.sighted(m.sender, now);
     return true;
@@ -801,7 +803,7 @@ export class Bridge {
     }
     const subclass = change.kind === 'peerup' ? 'multicast::peerup' : 'multicast::peerdown';
     // The peer's own key: its connection, so a peerup never overtakes the HEARTBEAT that caused it.
-    this.injector.send(change.peer, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]));
+    this.injector.send(change.peer, buildCustomSendevent(subclass, [['Peer', change.peer], ['Lastseen', change.lastseen]]), undefined, URGENT);
     if (change.kind === 'peerup') this.counters.peers.up++;
     else this.counters.peers.down++;
     this.logger.info({ peer: printable(change.peer), lastseen: change.lastseen }, change.kind === 'peerup' ? 'peer up' : 'peer down');
@@ -882,6 +884,8 @@ export class Bridge {
         repliesOk: inj.repliesOk,
         repliesErr: inj.repliesErr,
         reconnects: inj.reconnects,
+        offered: inj.offered,
+        notDelivered: { superseded: inj.superseded, expired: inj.expired, droppedOldest: inj.droppedOldest, droppedTooOld: inj.droppedTooOld, droppedRefused: inj.droppedRefused, abandoned: inj.abandoned },
       },
       events: { connected: events.connected, reconnects: events.reconnects },
       peers: { up: peers.filter((p) => p.up).length, known: peers.length },

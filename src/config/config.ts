@@ -105,6 +105,10 @@ export interface Config {
   readonly replayState: { readonly file: string | null; readonly origin: string };
   /** Seconds commands may wait for FreeSWITCH's reply before the connection is recycled. */
   readonly eslReplyTimeoutSeconds: number;
+  /** Seconds a received event may wait in the injector queue (0 = no age bound). */
+  readonly maxQueueAgeSeconds: number;
+  /** When the bridge makes itself real-time (src/host/realtime.ts). */
+  readonly realtime: 'auto' | 'yes' | 'no';
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
   /** The NATS transport (nats-servers set), or null: see src/config/nats-config.ts. */
@@ -292,6 +296,8 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const undatedEvents = v.choice('max-event-age-undated', raw('max-event-age-undated'), ['drop', 'accept'] as const, 'drop');
   const replayState = v.replayStateFile(raw('replay-state-file'), input.env);
   const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
+  const maxQueueAgeSeconds = v.integer('max-queue-age', raw('max-queue-age'));
+  const realtime = v.choice('realtime', raw('realtime'), ['auto', 'yes', 'no'] as const, 'auto');
   if (raw('replay-state-file') !== null && replayState.file !== null && pskRaw === null) {
     warnings.push('replay-state-file has no effect without a psk: there is no replay protection to keep');
   }
@@ -356,6 +362,8 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     undatedEvents,
     replayState,
     eslReplyTimeoutSeconds,
+    maxQueueAgeSeconds,
+    realtime,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };
