@@ -48,7 +48,8 @@ import { bindingAllows } from '../config/bindings.js';
 import { CompactLink } from './compact-link.js';
 import { PoolChain } from './pool-chain.js';
 import { RateLimit } from '../util/rate-limit.js';
-import { schedulingReport, starvationWarning, type SchedulingReport } from '../host/scheduling.js';
+import { starvationWarning, type SchedulingReport } from '../host/scheduling.js';
+import { RealtimeKeeper } from '../host/realtime.js';
 import { SourceHandover } from './source-handover.js';
 import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { fanOutEgress, fanOutRelay, type Destinations } from './fan-out.js';
@@ -79,6 +80,8 @@ export interface BridgeOptions {
   now?: () => number;
   /** Where /proc is (default /proc); tests point it at a made-up tree. */
   procRoot?: string;
+  /** The bridge owns its process and may make it real-time (setting realtime; default false: embedded, e.g. in tests). */
+  mayChangeScheduling?: boolean;
   /** How long a pool replaced by a reload may take to finish what it holds (default 5000 ms). */
   poolDrainTimeoutMs?: number;
   /** How often changed replay state is written to replay-state-file (default 5000 ms). */
@@ -131,6 +134,8 @@ export class Bridge {
   private readonly ownApi = new OwnApiCommands();
   /** This process against FreeSWITCH's real-time threads (src/host/scheduling.ts); null until read. */
   private scheduling: SchedulingReport | null = null;
+  /** Makes the bridge real-time beside a real-time FreeSWITCH (setting realtime, src/host/realtime.ts). */
+  private readonly realtime: RealtimeKeeper;
   private readonly metrics = new BridgeMetrics(() => this.metricsSnapshot());
   private injector!: SendeventInjector;
   private status: StatusServer | null = null;
@@ -173,6 +178,7 @@ export class Bridge {
     this.config = options.config;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.realtime = new RealtimeKeeper(this.logger, { procRoot: options.procRoot, mayChange: options.mayChangeScheduling === true });
     this.poolDrainTimeoutMs = options.poolDrainTimeoutMs ?? POOL_DRAIN_TIMEOUT_MS;
     this.peers = new PeerTable(this.config.peerTimeoutSeconds * 1000, { maxPeers: this.config.maxPeers });
     this.peerEvents = peerEventBucket(this.config, this.now());
@@ -974,10 +980,10 @@ export class Bridge {
    * risk of starving beside a real-time FreeSWITCH? Warned when that turns true, with the fix.
    */
   private async checkScheduling(): Promise<void> {
-    const r = await schedulingReport(this.options.procRoot);
+    const r = await this.realtime.check(this.config.realtime);
     const wasAtRisk = this.scheduling?.starvationRisk ?? false;
     this.scheduling = r;
-    if (r.starvationRisk && !wasAtRisk) this.logger.warn({ freeswitch: r.freeswitch, bridge: r.bridge }, starvationWarning(r));
+    if (r.starvationRisk && !wasAtRisk) this.logger.warn({ freeswitch: r.freeswitch, bridge: r.bridge, realtime: this.realtime.last }, starvationWarning(r, this.realtime.last?.why));
   }
 
   /** What /healthz reports: one line per thing that is wrong now (empty when all works). */
@@ -999,7 +1005,7 @@ export class Bridge {
       switchname: this.switchname,
       // Both sending every event is the usual cause of "every event arrives twice".
       freeswitch: { modEventMulticastLoaded: this.cModuleLoaded },
-      scheduling: this.scheduling,
+      scheduling: this.scheduling === null ? null : { ...this.scheduling, realtime: this.realtime.last },
       ownApiCommands: this.ownApi.stats(),
       health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),
