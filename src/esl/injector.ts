@@ -25,7 +25,9 @@
  * connection is then closed and opened again), the written-but-unanswered commands are
  * uncertain: FreeSWITCH may have fired some before it stopped answering, or may still run
  * what it had buffered. They are put back once, at the head of the queue in their order, and
- * written again on the next connection: at-least-once. Chosen over at-most-once because what
+ * written again on the next connection: at-least-once (for the latest state: one whose
+ * supersede key a newer queued command holds is not put back, counted superseded, since the
+ * newer one is written after it anyway). Chosen over at-most-once because what
  * is replicated is state (registrations, presence, MWI), where firing an event twice is
  * harmless (mod_sofia replaces the registration, a second NOTIFY repeats the state) and losing
  * one is not (a lost unregister leaves a stale registration). What the bridge guarantees is
