@@ -99,6 +99,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 10));
     }
     const offerSeconds = (performance.now() - t0) / 1000;
+    // What fs-b absorbed while offered more than it could take (its sustained rate here).
+    const deliveredDuringOffer = (bridge.statusJson() as { esl: { injector: InjectorStats } }).esl.injector.delivered;
     const status = () => bridge.statusJson() as { esl: { injector: InjectorStats } };
     const drainStart = performance.now();
     for (let i = 0; i < 1200; i++) {
@@ -123,6 +125,9 @@ async function main(): Promise<void> {
       offered: seq,
       offerSeconds: Number(offerSeconds.toFixed(2)),
       offeredPerS: Math.round(seq / offerSeconds),
+      deliveredDuringOffer,
+      absorbedPerS: Math.round(deliveredDuringOffer / offerSeconds),
+      overloadFactor: Number((seq / offerSeconds / Math.max(1, deliveredDuringOffer / offerSeconds)).toFixed(2)),
       sendErrors,
       received: g.datagrams,
       fired: g.fired,
