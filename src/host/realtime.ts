@@ -19,7 +19,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { schedulingReport, type SchedulingReport } from './scheduling.js';
+import { processSched, schedulingReport, type SchedulingReport } from './scheduling.js';
 
 export type RealtimeMode = 'auto' | 'yes' | 'no';
 
@@ -90,14 +90,26 @@ export function chrtArguments(pid: number): string[] {
   return ['--rr', '--reset-on-fork', '--all-tasks', '--pid', String(REALTIME_POLICY.priority), String(pid)];
 }
 
-/** Runs chrt (util-linux) on `pid`; rejects with chrt's own message. */
-export function applyRealtime(pid: number, chrt = 'chrt'): Promise<void> {
+function runChrt(pid: number, chrt: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(chrt, chrtArguments(pid), { timeout: 5000 }, (err, _stdout, stderr) => {
       if (err === null) resolve();
       else reject(new Error(`${chrt} ${chrtArguments(pid).join(' ')}: ${(stderr || err.message).trim().slice(0, 300)}`));
     });
   });
+}
+
+/**
+ * Runs chrt (util-linux) on `pid` until every thread is real-time (a thread started while chrt
+ * walked the list may have been missed; at most 3 passes); rejects with chrt's own message.
+ */
+export async function applyRealtime(pid: number, chrt = 'chrt', procRoot = '/proc'): Promise<void> {
+  for (let pass = 1; ; pass++) {
+    await runChrt(pid, chrt);
+    const p = await processSched(pid, procRoot);
+    if (p === null || p.realtimeThreads === p.threads) return;
+    if (pass === 3) throw new Error(`${p.threads - p.realtimeThreads} of ${p.threads} threads still not real-time after ${pass} passes of ${chrt}`);
+  }
 }
 
 export interface RealtimeLogger {
