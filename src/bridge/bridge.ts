@@ -39,6 +39,7 @@ import { codecSettingsOf, eslEndpointOf, replayGuardFor, udpOptionsOf, udpWanted
 import { PoolChain } from './pool-chain.js';
 import { reloadPlan, type ReloadStep } from './reload-plan.js';
 import { ReplayPersistence } from './replay-persistence.js';
+import { URGENT } from './ingress-tag.js';
 import { SourceHandover } from './source-handover.js';
 import { StatusViews } from './status-views.js';
 
@@ -53,6 +54,8 @@ export interface BridgeOptions {
   now?: () => number;
   /** Where /proc is (default /proc); tests point it at a made-up tree. */
   procRoot?: string;
+  /** The bridge owns its process and may make it real-time (setting realtime; default false: embedded, e.g. in tests). */
+  mayChangeScheduling?: boolean;
   /** How long a pool replaced by a reload may take to finish what it holds (default 5000 ms). */
   poolDrainTimeoutMs?: number;
   /** How often changed replay state is written to replay-state-file (default 5000 ms). */
@@ -140,7 +143,7 @@ export class Bridge {
       timeoutMs: config.peerTimeoutSeconds * 1000,
       maxPeers: config.maxPeers,
       now: this.now,
-      fire: (key, command) => live.injector.send(key, command),
+      fire: (key, command) => live.injector.send(key, command, undefined, URGENT),
       counters: this.counters.peers,
       logger: this.logger,
       warn: live.warn,
@@ -154,7 +157,13 @@ export class Bridge {
       nameUnknown: () => this.learnedName === null,
     });
     this.ingress = new IngressPath(live, { location: this.location, peers: this.peers });
-    this.facts = new FreeSwitchFacts({ logger: this.logger, ...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}), onOwnAddresses: () => this.applyOwnAddresses() });
+    this.facts = new FreeSwitchFacts({
+      logger: this.logger,
+      ...(options.procRoot !== undefined ? { procRoot: options.procRoot } : {}),
+      mayChangeScheduling: options.mayChangeScheduling === true,
+      realtimeMode: () => live.config.realtime,
+      onOwnAddresses: () => this.applyOwnAddresses(),
+    });
     this.replayState = new ReplayPersistence({
       logger: this.logger,
       now: this.now,
@@ -390,6 +399,7 @@ export class Bridge {
     return new SendeventInjector({
       ...eslEndpointOf(c, this.logger),
       connections: c.injectors,
+      maxQueueAgeMs: c.maxQueueAgeSeconds * 1000,
       onFatal: (e) => this.fatal(e),
       onReplyLatency: (seconds) => this.views.metrics.ingressLatency.observe(seconds),
     });

@@ -10,13 +10,18 @@
  */
 import { isIP } from 'node:net';
 import type { EslEventSource } from '../esl/event-source.js';
-import { schedulingReport, starvationWarning, type SchedulingReport } from '../host/scheduling.js';
+import { RealtimeKeeper, type RealtimeMode } from '../host/realtime.js';
+import { starvationWarning, type SchedulingReport } from '../host/scheduling.js';
 import type { Logger } from '../util/log.js';
 
 export interface FreeSwitchFactsOptions {
   logger: Logger;
   /** Where /proc is (tests point it at a made-up tree). */
   procRoot?: string;
+  /** The bridge owns its process and may make it real-time (realtime.ts); false when embedded. */
+  mayChangeScheduling: boolean;
+  /** The `realtime` setting now. */
+  realtimeMode(): RealtimeMode;
   /** The box's own addresses changed (or were read again). */
   onOwnAddresses(addresses: string[]): void;
 }
@@ -28,7 +33,12 @@ export class FreeSwitchFacts {
   /** This process against FreeSWITCH's real-time threads; null until read. */
   scheduling: SchedulingReport | null = null;
 
-  constructor(private readonly o: FreeSwitchFactsOptions) {}
+  /** Makes the bridge real-time beside a real-time FreeSWITCH when the setting and the permissions allow. */
+  readonly realtime: RealtimeKeeper;
+
+  constructor(private readonly o: FreeSwitchFactsOptions) {
+    this.realtime = new RealtimeKeeper(o.logger, { procRoot: o.procRoot, mayChange: o.mayChangeScheduling });
+  }
 
   /** On every connect. Pipelined on the one connection: the whole exchange takes no longer than the address probes alone. */
   async learn(source: EslEventSource): Promise<void> {
@@ -73,11 +83,11 @@ export class FreeSwitchFacts {
     this.o.onOwnAddresses(found);
   }
 
-  /** Warned when the risk turns true, with the fix. */
+  /** Warned when the risk turns true, with the fix (or why the bridge did not make itself real-time). */
   private async checkScheduling(): Promise<void> {
-    const r = await schedulingReport(this.o.procRoot);
+    const r = await this.realtime.check(this.o.realtimeMode());
     const wasAtRisk = this.scheduling?.starvationRisk ?? false;
     this.scheduling = r;
-    if (r.starvationRisk && !wasAtRisk) this.o.logger.warn({ freeswitch: r.freeswitch, bridge: r.bridge }, starvationWarning(r));
+    if (r.starvationRisk && !wasAtRisk) this.o.logger.warn({ freeswitch: r.freeswitch, bridge: r.bridge, realtime: this.realtime.last }, starvationWarning(r, this.realtime.last?.why));
   }
 }

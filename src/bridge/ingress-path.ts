@@ -13,7 +13,9 @@ import { DELIVERED, type IngressResult } from '../pool/tasks.js';
 import type { PeerWatch } from '../peers/peer-watch.js';
 import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.js';
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
+import type { SendTag } from '../esl/injector.js';
 import { fanOutRelay } from './fan-out.js';
+import { ingressTag, URGENT } from './ingress-tag.js';
 import { destinationsOf, type LiveParts } from './live-parts.js';
 import { mismatchKindOf, PskMismatchReport } from './psk-mismatch.js';
 
@@ -85,7 +87,7 @@ export class IngressPath {
         replayed?.add(i);
         continue;
       }
-      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt);
+      if (r.drop[i] === DELIVERED) this.fire(r.orderKeys?.[i] ?? sender ?? '', batchItem(r, i), queuedAt, ingressTag(r, i));
       else {
         const reason = DROP_REASONS[r.drop[i]!]!;
         g.dropped[reason]++;
@@ -98,9 +100,12 @@ export class IngressPath {
     if (r.details.length > 0) this.p.warn('ingress-drop', { examples: r.details }, 'dropped received packets');
   }
 
-  /** Fires a sendevent command; `queuedAt`, for a sampled datagram: when it was received (latency to FreeSWITCH's reply). */
-  fire(orderKey: string, command: Buffer, queuedAt?: number): void {
-    this.p.injector.send(orderKey, command, queuedAt);
+  /**
+   * Fires a sendevent command; `queuedAt`, for a sampled datagram: when it was received (latency
+   * to FreeSWITCH's reply); `tag`: how it may wait under overload (ingress-tag.ts).
+   */
+  fire(orderKey: string, command: Buffer, queuedAt?: number, tag?: SendTag): void {
+    this.p.injector.send(orderKey, command, queuedAt, tag);
     this.p.counters.ingress.fired++;
   }
 
@@ -117,7 +122,7 @@ export class IngressPath {
     }
     const m = d.outcome;
     if (m.registration !== undefined) this.o.location.remote([m.registration], null);
-    if (m.ok) this.fire(m.sender ?? '', m.command);
+    if (m.ok) this.fire(m.sender ?? '', m.command, undefined, m.heartbeat ? URGENT : undefined);
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.o.peers.sighted(m.sender, now);
     return true;

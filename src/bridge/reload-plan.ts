@@ -53,6 +53,9 @@ const AFFECTS: { readonly [K in keyof Config]-?: readonly ReloadStep[] } = {
   esl: ['injector', 'events'],
   eslReplyTimeoutSeconds: ['injector', 'events'],
   injectors: ['injector'],
+  maxQueueAgeSeconds: ['injector'],
+  // Read at the next scheduling check (every event-socket connect).
+  realtime: [],
   workers: ['pool'],
   batchSize: ['pool'],
   batchDelayUs: ['pool'],

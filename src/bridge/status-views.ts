@@ -89,7 +89,7 @@ export class StatusViews {
       switchname: l.switchname(),
       // Both sending every event is the usual cause of "every event arrives twice".
       freeswitch: { modEventMulticastLoaded: x.facts.cModuleLoaded },
-      scheduling: x.facts.scheduling,
+      scheduling: x.facts.scheduling === null ? null : { ...x.facts.scheduling, realtime: x.facts.realtime.last },
       ownApiCommands: x.ownApi.stats(),
       health: this.healthProblems(),
       uptimeSeconds: Math.round(process.uptime()),

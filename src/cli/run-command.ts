@@ -95,6 +95,8 @@ export async function runBridge(config: Config, logger: ReturnType<typeof create
       config,
       logger,
       ...(reloadConfig !== undefined ? { reloadConfig } : {}),
+      // The run command owns its process: it may make it real-time (setting realtime).
+      mayChangeScheduling: true,
       onFatal: (e) => {
         fatal = e;
         void shutdown('fatal');

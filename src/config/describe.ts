@@ -69,6 +69,8 @@ const FORMAT: Readonly<Record<string, (c: Config) => string>> = {
   'max-event-age-undated': (c) => c.undatedEvents,
   'replay-state-file': (c) => c.replayState.file ?? `(off: ${c.replayState.origin})`,
   'esl-reply-timeout': (c) => String(c.eslReplyTimeoutSeconds),
+  'max-queue-age': (c) => String(c.maxQueueAgeSeconds),
+  realtime: (c) => c.realtime,
   'max-peers': (c) => String(c.maxPeers),
   'udp-rcvbuf': (c) => String(c.udpRcvbufBytes),
   location: (c) => yesNo(c.location.enabled),

@@ -87,6 +87,10 @@ export interface Config {
   readonly replayState: { readonly file: string | null; readonly origin: string };
   /** Seconds commands may wait for FreeSWITCH's reply before the connection is recycled. */
   readonly eslReplyTimeoutSeconds: number;
+  /** Seconds a received event may wait in the injector queue (0 = no age bound). */
+  readonly maxQueueAgeSeconds: number;
+  /** When the bridge makes itself real-time (src/host/realtime.ts). */
+  readonly realtime: 'auto' | 'yes' | 'no';
   /** Where each secret came from (never the secret itself). */
   readonly secretSources: { readonly psk: SecretSource | null; readonly eslPassword: SecretSource };
   /** The NATS transport (nats-servers set), or null: see src/config/nats-config.ts. */

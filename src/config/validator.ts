@@ -83,6 +83,8 @@ export function validateConfig(src: RawSources, env: Record<string, string | und
   const undatedEvents = v.choice('max-event-age-undated', raw('max-event-age-undated'), ['drop', 'accept'] as const, 'drop');
   const replayState = v.replayStateFile(raw('replay-state-file'), env);
   const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
+  const maxQueueAgeSeconds = v.integer('max-queue-age', raw('max-queue-age'));
+  const realtime = v.choice('realtime', raw('realtime'), ['auto', 'yes', 'no'] as const, 'auto');
   if (raw('replay-state-file') !== null && replayState.file !== null && pskRaw === null) {
     warnings.push('replay-state-file has no effect without a psk: there is no replay protection to keep');
   }
@@ -144,6 +146,8 @@ export function validateConfig(src: RawSources, env: Record<string, string | und
     undatedEvents,
     replayState,
     eslReplyTimeoutSeconds,
+    maxQueueAgeSeconds,
+    realtime,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,
   };

@@ -10,9 +10,14 @@
  * Events with the same order key always take the same connection (a hash of the key), so they
  * keep their order; the bridge keys a received event by the SIP user or call it is about, else
  * by its sender (src/wire/order-key.ts), so one busy peer spreads over every connection. Each
- * connection has a bounded queue (events and bytes); when FreeSWITCH cannot
- * keep up, or is down, it fills and then the OLDEST commands are dropped, counted, with a
- * rate-limited warning naming the cause.
+ * connection has a bounded queue built for overload (src/esl/ingress-queue.ts): a newer event
+ * for the same state (registration, presence entity, mailbox: src/wire/supersede-key.ts)
+ * replaces the queued older one in place (`superseded`), urgent events (HEARTBEAT,
+ * peerup/peerdown) go first, a registration past its own expiry is not sent (`expired`), and
+ * beyond its count, bytes and age bounds the oldest commands are dropped, counted
+ * (`droppedOldest`, `droppedTooOld`), with a rate-limited warning naming the cause. Every
+ * command offered ends in exactly one of: delivered, -ERR/unknown reply, superseded, expired,
+ * dropped (oldest, too old, refused, abandoned), or still queued / in flight.
  *
  * Unanswered commands, and what "without duplicates" means here. FreeSWITCH answers a
  * connection's commands in order, so a reply proves that command (and every earlier one) was
@@ -20,7 +25,9 @@
  * connection is then closed and opened again), the written-but-unanswered commands are
  * uncertain: FreeSWITCH may have fired some before it stopped answering, or may still run
  * what it had buffered. They are put back once, at the head of the queue in their order, and
- * written again on the next connection: at-least-once. Chosen over at-most-once because what
+ * written again on the next connection: at-least-once (for the latest state: one whose
+ * supersede key a newer queued command holds is not put back, counted superseded, since the
+ * newer one is written after it anyway). Chosen over at-most-once because what
  * is replicated is state (registrations, presence, MWI), where firing an event twice is
  * harmless (mod_sofia replaces the registration, a second NOTIFY repeats the state) and losing
  * one is not (a lost unregister leaves a stale registration). What the bridge guarantees is
@@ -32,6 +39,7 @@
  * blocks FreeSWITCH, and keeping it would stop that connection for good.
  */
 import { Fifo } from '../util/fifo.js';
+import { IngressQueue, type QueuedCommand } from './ingress-queue.js';
 import { RateLimit } from '../util/rate-limit.js';
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
@@ -45,6 +53,10 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
   maxQueuedBytes?: number;
   /** Per connection: commands written ahead of their replies (default 64). */
   maxInFlight?: number;
+  /** Per connection: longest a command may wait in the queue, ms (default 0: no age bound; setting max-queue-age). */
+  maxQueueAgeMs?: number;
+  /** Clock for queue ages and expiries, ms (default performance.now). */
+  clock?: () => number;
   /** Least time between two warnings of the same kind per connection (default 10000 ms). */
   warnIntervalMs?: number;
   /** Wrong password or ACL: the injector has stopped for good. */
@@ -55,6 +67,8 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
 
 export interface InjectorConnectionStats {
   connected: boolean;
+  /** Commands handed to send(). */
+  offered: number;
   queued: number;
   queuedBytes: number;
   inFlight: number;
@@ -67,7 +81,14 @@ export interface InjectorConnectionStats {
   repliesErr: number;
   /** Replies that are neither `+OK` nor `-ERR`, and replies with no command waiting. */
   repliesUnknown: number;
+  /** Dropped to keep the queue within maxQueuedEvents / maxQueuedBytes. */
   droppedOldest: number;
+  /** Replaced in the queue by a newer event for the same state (src/wire/supersede-key.ts). */
+  superseded: number;
+  /** Registrations still queued when their own expiry had passed. */
+  expired: number;
+  /** Queued longer than maxQueueAgeMs. */
+  droppedTooOld: number;
   /** A single command larger than maxQueuedBytes, or sent after close(). */
   droppedRefused: number;
   /**
@@ -89,7 +110,17 @@ export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorC
 /** A command left unanswered at this many reply timeouts in a row (as the first one waiting) is dropped. */
 export const MAX_SUSPECT_STALLS = 3;
 
-const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, warnIntervalMs: 10_000 };
+const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000 };
+
+/** How a command may be treated while queued (see src/esl/ingress-queue.ts); absent: plain FIFO. */
+export interface SendTag {
+  /** Replaces a queued command with the same key and order key (src/wire/supersede-key.ts). */
+  supersedeKey?: string | null;
+  /** Seconds after it is sent (queued) that it is no longer worth firing: a register's expires. */
+  expiresS?: number | null;
+  /** Goes before every non-urgent command: HEARTBEAT, peerup/peerdown. */
+  urgent?: boolean;
+}
 
 export class SendeventInjector {
   private readonly lanes: SendeventConnection[];
@@ -103,6 +134,8 @@ export class SendeventInjector {
       maxQueuedEvents: options.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents,
       maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
       maxInFlight: options.maxInFlight ?? DEFAULTS.maxInFlight,
+      maxQueueAgeMs: options.maxQueueAgeMs ?? DEFAULTS.maxQueueAgeMs,
+      clock: options.clock ?? (() => performance.now()),
       warnIntervalMs: options.warnIntervalMs ?? DEFAULTS.warnIntervalMs,
       stamps: options.onReplyLatency === undefined ? null : { at: new WeakMap<Buffer, number>(), observe: options.onReplyLatency },
     };
@@ -112,6 +145,7 @@ export class SendeventInjector {
     positiveInteger(settings.maxQueuedBytes, `${owner}: option 'maxQueuedBytes'`);
     positiveInteger(settings.maxInFlight, `${owner}: option 'maxInFlight'`);
     positiveInteger(settings.warnIntervalMs, `${owner}: option 'warnIntervalMs'`);
+    if (!Number.isFinite(settings.maxQueueAgeMs) || settings.maxQueueAgeMs < 0) throw new RangeError(`${owner}: option 'maxQueueAgeMs' must be >= 0 (0 = no age bound), got ${settings.maxQueueAgeMs}`);
     let fatalReported = false;
     const onFatal = (error: EslFatalError): void => {
       if (fatalReported) return; // every connection hits the same wrong password
@@ -139,17 +173,21 @@ export class SendeventInjector {
 
   /**
    * Queues one complete command text (`sendevent CUSTOM\n...\n\n[body]`) on the connection of
-   * its order key. Never blocks; drops the oldest queued commands when the queue is full.
+   * its order key. Never blocks; `tag` says whether it may replace a queued one, expires, or goes
+   * first (see SendTag); drops the oldest queued commands when the queue is full.
    */
-  send(orderKey: string, command: Buffer, startedAtMs?: number): void {
+  send(orderKey: string, command: Buffer, startedAtMs?: number, tag?: SendTag): void {
     const lane = this.laneFor(orderKey);
+    lane.counters.offered++;
     if (this.closing) {
       lane.counters.droppedRefused++;
       return;
     }
     const stamps = lane.stamps;
     if (startedAtMs !== undefined && stamps !== null) stamps.at.set(command, startedAtMs);
-    lane.enqueue(command);
+    // The order key is part of the queue key: a replacement never moves one key's event past another's.
+    const key = tag?.supersedeKey == null ? null : `${orderKey}\u0000${tag.supersedeKey}`;
+    lane.enqueue(command, key, tag?.urgent === true, tag?.expiresS ?? null);
   }
 
   /** The connection index (0-based) an order key's commands use. */
@@ -195,6 +233,8 @@ interface LaneSettings {
   maxQueuedEvents: number;
   maxQueuedBytes: number;
   maxInFlight: number;
+  maxQueueAgeMs: number;
+  clock: () => number;
   warnIntervalMs: number;
   /** Start times (performance.now() ms) of the few commands sampled for latency; shared by the lanes. */
   stamps: ReplyStamps | null;
@@ -209,10 +249,10 @@ interface ReplyStamps {
 /** One connection with its queue and its in-flight window. */
 class SendeventConnection {
   readonly connection: EslConnection;
-  readonly counters = { written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedOldest: 0, droppedRefused: 0, requeued: 0, abandoned: 0 };
-  private queue = new CommandQueue();
+  readonly counters = { offered: 0, written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedRefused: 0, requeued: 0, abandoned: 0 };
+  private readonly queue: IngressQueue;
   /** Written, reply not yet received, oldest first. */
-  private inFlight = new CommandQueue();
+  private inFlight = new Fifo<QueuedCommand>();
   private readonly logger: EslLogger;
   readonly label: string;
   /** The first unanswered command at the last reply timeout, and at how many timeouts in a row it was. */
@@ -220,6 +260,8 @@ class SendeventConnection {
   private suspectStalls = 0;
   private readonly warnLimit: RateLimit;
   private droppedSinceWarn = 0;
+  /** queue.counters.droppedOldest when last looked at (what the warning reports is the difference). */
+  private droppedSeen = 0;
   private errSinceWarn = 0;
   private readonly onReply = (reply: EslReply | null): void => this.handleReply(reply);
 
@@ -232,6 +274,7 @@ class SendeventConnection {
     this.logger = endpoint.logger;
     this.label = `injector#${index}`;
     this.warnLimit = new RateLimit(settings.warnIntervalMs);
+    this.queue = new IngressQueue({ maxCount: settings.maxQueuedEvents, maxBytes: settings.maxQueuedBytes, maxAgeMs: settings.maxQueueAgeMs }, settings.clock);
     this.connection = new EslConnection(endpoint, {
       label: this.label,
       onReady: () => this.pump(),
@@ -252,14 +295,15 @@ class SendeventConnection {
     return this.queue.length + this.inFlight.length;
   }
 
-  enqueue(command: Buffer): void {
+  enqueue(command: Buffer, key: string | null, urgent: boolean, expiresS: number | null): void {
     if (command.length > this.settings.maxQueuedBytes) {
       this.counters.droppedRefused++;
       this.warn('oversize', { bytes: command.length, maxQueuedBytes: this.settings.maxQueuedBytes }, 'sendevent larger than the whole queue; dropped');
       return;
     }
-    this.queue.push(command);
-    this.trimToBounds();
+    const now = this.settings.clock();
+    this.queue.push({ command, key, urgent, queuedAtMs: now, expiresAtMs: expiresS === null ? Infinity : now + expiresS * 1000 });
+    this.noteDropped();
     this.pump();
   }
 
@@ -271,6 +315,7 @@ class SendeventConnection {
       inFlight: this.inFlight.length,
       delivered: this.counters.repliesOk,
       ...this.counters,
+      ...this.queue.counters,
       repliesUnknown: this.counters.repliesUnknown + this.connection.unexpectedReplies,
       replyTimeouts: this.connection.replyTimeouts,
       unknownMessages: this.connection.unknownMessages,
@@ -284,11 +329,11 @@ class SendeventConnection {
     const room = this.settings.maxInFlight - this.inFlight.length;
     if (room <= 0 || this.queue.length === 0) return;
     const batch: Buffer[] = [];
-    while (batch.length < room && this.queue.length > 0) {
-      const command = this.queue.shift();
-      batch.push(command);
-      this.inFlight.push(command);
+    for (const entry of this.queue.takeUpTo(room)) {
+      batch.push(entry.command);
+      this.inFlight.push(entry);
     }
+    if (batch.length === 0) return; // the rest had expired or grown too old
     this.connection.writeCommands(batch, this.onReply);
     this.counters.written += batch.length;
   }
@@ -296,7 +341,7 @@ class SendeventConnection {
   private handleReply(reply: EslReply | null): void {
     if (reply === null) return; // connection lost: onDown puts the in-flight commands back
     const answered = this.inFlight.shift();
-    if (answered === this.suspect) {
+    if (answered !== undefined && answered.command === this.suspect) {
       this.suspect = null;
       this.suspectStalls = 0;
     }
@@ -304,9 +349,9 @@ class SendeventConnection {
     if (text.startsWith('+OK')) {
       this.counters.repliesOk++;
       const stamps = this.settings.stamps;
-      const at = stamps === null || answered === undefined ? undefined : stamps.at.get(answered);
+      const at = stamps === null || answered === undefined ? undefined : stamps.at.get(answered.command);
       if (at !== undefined) {
-        stamps!.at.delete(answered!);
+        stamps!.at.delete(answered!.command);
         stamps!.observe((performance.now() - at) / 1000);
       }
     } else {
@@ -326,17 +371,17 @@ class SendeventConnection {
     if (stalled) this.judgeSuspect();
     if (this.inFlight.length === 0) return;
     this.counters.requeued += this.inFlight.length;
-    this.queue.prepend(this.inFlight);
-    this.inFlight = new CommandQueue();
-    this.trimToBounds();
+    this.queue.prependFront([...this.inFlight]);
+    this.inFlight = new Fifo<QueuedCommand>();
+    this.noteDropped();
   }
 
   /** The first unanswered command at a reply timeout is the likeliest cause; drop it if it keeps being that. */
   private judgeSuspect(): void {
     const first = this.inFlight.peek();
-    if (first === this.suspect) this.suspectStalls++;
+    if (first?.command === this.suspect) this.suspectStalls++;
     else {
-      this.suspect = first;
+      this.suspect = first?.command ?? null;
       this.suspectStalls = 1;
     }
     if (this.suspectStalls < MAX_SUSPECT_STALLS) return;
@@ -345,19 +390,16 @@ class SendeventConnection {
     this.suspect = null;
     this.suspectStalls = 0;
     this.logger.warn(
-      { esl: this.label, command: describeCommand(first), abandonedTotal: this.counters.abandoned },
+      { esl: this.label, command: describeCommand(first!.command), abandonedTotal: this.counters.abandoned },
       `dropped a sendevent that was the first one FreeSWITCH left unanswered ${MAX_SUSPECT_STALLS} times in a row: it may be what stops FreeSWITCH from answering`,
     );
   }
 
-  private trimToBounds(): void {
-    let dropped = 0;
-    while (this.queue.length > this.settings.maxQueuedEvents || this.queue.bytes > this.settings.maxQueuedBytes) {
-      this.queue.shift();
-      dropped++;
-    }
+  /** Warns (rate-limited) when the queue's bounds dropped commands since the last look. */
+  private noteDropped(): void {
+    const dropped = this.queue.counters.droppedOldest - this.droppedSeen;
     if (dropped === 0) return;
-    this.counters.droppedOldest += dropped;
+    this.droppedSeen = this.queue.counters.droppedOldest;
     this.droppedSinceWarn += dropped;
     const cause = this.connection.ready
       ? `FreeSWITCH is not keeping up: ${this.inFlight.length} sendevents await its replies. It reads each command's headers one byte ` +
@@ -367,7 +409,7 @@ class SendeventConnection {
     if (
       this.warn(
         'dropped',
-        { cause, droppedSinceLastWarning: this.droppedSinceWarn, droppedTotal: this.counters.droppedOldest, maxQueuedEvents: this.settings.maxQueuedEvents, maxQueuedBytes: this.settings.maxQueuedBytes },
+        { cause, droppedSinceLastWarning: this.droppedSinceWarn, droppedTotal: this.queue.counters.droppedOldest, superseded: this.queue.counters.superseded, maxQueuedEvents: this.settings.maxQueuedEvents, maxQueuedBytes: this.settings.maxQueuedBytes },
         'sendevent queue full; dropping the oldest',
       )
     ) {
@@ -382,38 +424,6 @@ class SendeventConnection {
     return true;
   }
 }
-
-/** The shared Fifo with a running byte count (the queue is bounded by bytes too). */
-class CommandQueue {
-  private readonly items = new Fifo<Buffer>();
-  bytes = 0;
-
-  get length(): number {
-    return this.items.length;
-  }
-
-  push(command: Buffer): void {
-    this.items.push(command);
-    this.bytes += command.length;
-  }
-
-  peek(): Buffer {
-    return this.items.peek()!;
-  }
-
-  shift(): Buffer {
-    const command = this.items.shift()!;
-    this.bytes -= command.length;
-    return command;
-  }
-
-  /** Puts all of `front` (in its order) before the current contents. */
-  prepend(front: CommandQueue): void {
-    this.items.unshiftAll([...front.items]);
-    this.bytes += front.bytes;
-  }
-}
-
 
 /** The first line and the Event-Subclass of a sendevent, for a log line (bounded, printable). */
 function describeCommand(command: Buffer): string {

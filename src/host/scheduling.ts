@@ -106,12 +106,13 @@ export async function schedulingReport(procRoot = '/proc', selfPid: number | 'se
   };
 }
 
-/** The warning for a starvation risk, with the fix. */
-export function starvationWarning(r: SchedulingReport): string {
+/** The warning for a starvation risk, with the fix; `why` says why the bridge did not make itself real-time. */
+export function starvationWarning(r: SchedulingReport, why?: string): string {
   const f = r.freeswitch.find((p) => p.realtimeThreads > 0)!;
   return (
     `FreeSWITCH (pid ${f.pid}) runs ${f.realtimeThreads} of its ${f.threads} threads real-time (${f.policies.filter(isRealtime).join('/')}, priority up to ${f.maxPriority}) ` +
     `and this bridge runs at normal priority: when the switch is busy the bridge gets little CPU and the kernel drops its datagrams. ` +
-    `Run it real-time at the lowest priority: use conf/fs-event-multicast.service (CPUSchedulingPolicy=rr, CPUSchedulingPriority=1), or start it with \`chrt -r 1 fs-event-multicast run …\``
+    `Run it real-time at the lowest priority: use conf/fs-event-multicast.service (CPUSchedulingPolicy=rr, CPUSchedulingPriority=1), start it with \`chrt -r 1 fs-event-multicast run …\`, ` +
+    `or let it switch itself (realtime auto or yes, as root or with CAP_SYS_NICE or LimitRTPRIO=1)${why === undefined ? '' : ` (not done: ${why})`}`
   );
 }

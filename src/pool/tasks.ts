@@ -11,6 +11,7 @@ import { ageDrop, eventAgeVerdict, replayKeyOf, type AgeLimit } from '../wire/re
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import { urlDecodeBytes } from '../wire/url.js';
 import { orderKeyOf } from '../wire/order-key.js';
+import { supersedeTagOf, type SupersedeTag } from '../wire/supersede-key.js';
 import { MAX_SENDER_BYTES, senderTooLong } from '../wire/sender-name.js';
 import { isCompactDatagram } from '../wire/compact/format.js';
 import { plainHeaderValue } from '../wire/plain-header.js';
@@ -274,6 +275,8 @@ export interface IngressResult extends PackedBatch {
   heartbeat: Uint8Array;
   /** Per input: the key whose events keep their order (src/wire/order-key.ts), or null for the sender's. */
   orderKeys?: (string | null)[];
+  /** Per input, when any built command has one: what a newer event for the same state replaces while queued (src/wire/supersede-key.ts). */
+  supersede?: (SupersedeTag | null)[];
   /** The first few drop details of the batch, for rate-limited logs. */
   details: string[];
   /** Per input: PSK packets that decoded (not own, not stale): the replay key the main thread checks (see wire/replay.ts). */
@@ -308,6 +311,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   const details: string[] = [];
   let compact: (CompactPacketInfo | null)[] | null = null;
   let registrations: RegistrationFacts[] | null = null;
+  let supersede: (SupersedeTag | null)[] | null = null;
   const allowsIngress = (name: string, subclass: string | null) => bindingAllows(state.settings.ingressBindings, name, subclass);
   // Commands are written straight into one growing output: no per-command buffers.
   let out = state.ingressOut;
@@ -381,6 +385,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         }
         o = writeSendevent(r.value.scan, out, o, settings.leanSendevent ?? false);
         orderKeys[i] = orderKeyOf(r.value.scan, facts.eventName);
+        const tag = supersedeTagOf(r.value.scan, facts.eventName, facts.subclass);
+        if (tag !== null) (supersede ??= new Array<SupersedeTag | null>(n).fill(null))[i] = tag;
       }
       relay?.consider(i, datagram, reason, facts.eventName, facts.subclass);
     }
@@ -392,6 +398,7 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
   out.copy(new Uint8Array(buf), 0, 0, o);
   const result: IngressResult = { kind: 'ingress', buf, ends, drop, senders, heartbeat, details, replayKeys, orderKeys };
   if (compact !== null) result.compact = compact;
+  if (supersede !== null) result.supersede = supersede;
   const relayed = relay?.finish() ?? null;
   if (relayed !== null) result.relay = relayed;
   if (registrations !== null) result.registrations = registrations;

@@ -11,10 +11,20 @@ import type { Counters } from './counters.js';
 export interface MetricsSnapshot {
   counters: Counters;
   pool: { egressQueued: number; ingressQueued: number };
-  injector: { queued: number; inFlight: number; connections: number; connected: number; repliesOk: number; repliesErr: number; reconnects: number };
+  injector: { queued: number; inFlight: number; connections: number; connected: number; repliesOk: number; repliesErr: number; reconnects: number; offered: number; notDelivered: InjectorNotDelivered };
   events: { connected: boolean; reconnects: number };
   peers: { up: number; known: number };
   nats: { connected: boolean; reconnects: number } | null;
+}
+
+/** Commands handed to the injector and not fired, by why (src/esl/ingress-queue.ts, src/esl/injector.ts). */
+export interface InjectorNotDelivered {
+  superseded: number;
+  expired: number;
+  droppedOldest: number;
+  droppedTooOld: number;
+  droppedRefused: number;
+  abandoned: number;
 }
 
 /** Latency buckets (seconds): 100 µs to 10 s, for both directions. */
@@ -79,6 +89,18 @@ export class BridgeMetrics {
       [{ result: 'ok' }, s.injector.repliesOk],
       [{ result: 'err' }, s.injector.repliesErr],
     ]);
+    total('fsem_sendevent_offered_total', 'Received events handed to the sendevent injector (each ends delivered, refused by FreeSWITCH, or not delivered).', [], (s) => [[{}, s.injector.offered]]);
+    total('fsem_sendevent_not_delivered_total', 'Events the injector did not fire, by reason: superseded (a newer one for the same state replaced it), expired (a registration past its expiry), dropped-oldest / dropped-too-old (queue bounds), refused (too large, or after close), abandoned (FreeSWITCH stalled on it).', ['reason'], (s) => {
+      const n = s.injector.notDelivered;
+      return [
+        [{ reason: 'superseded' }, n.superseded],
+        [{ reason: 'expired' }, n.expired],
+        [{ reason: 'dropped-oldest' }, n.droppedOldest],
+        [{ reason: 'dropped-too-old' }, n.droppedTooOld],
+        [{ reason: 'refused' }, n.droppedRefused],
+        [{ reason: 'abandoned' }, n.abandoned],
+      ];
+    });
     total('fsem_esl_reconnects_total', 'Event-socket reconnects, by connection.', ['connection'], (s) => [
       [{ connection: 'events' }, s.events.reconnects],
       [{ connection: 'injector' }, s.injector.reconnects],

@@ -4,7 +4,7 @@
  * none of the parts, and each view is tested with plain objects.
  */
 import type { Counters } from './counters.js';
-import type { MetricsSnapshot } from './metrics.js';
+import type { InjectorNotDelivered, MetricsSnapshot } from './metrics.js';
 
 export interface UdpStatsView {
   destinations: readonly { sent: number; failed: number }[];
@@ -76,12 +76,13 @@ export function transportsView(u: UdpStatsView | null, n: NatsStatsView | null):
   };
 }
 
-export interface InjectorStatsView {
+export interface InjectorStatsView extends InjectorNotDelivered {
   queued: number;
   inFlight: number;
   repliesOk: number;
   repliesErr: number;
   reconnects: number;
+  offered: number;
   perConnection: readonly { connected: boolean }[];
 }
 
@@ -108,6 +109,8 @@ export function metricsSnapshotOf(x: MetricsInput): MetricsSnapshot {
       repliesOk: inj.repliesOk,
       repliesErr: inj.repliesErr,
       reconnects: inj.reconnects,
+      offered: inj.offered,
+      notDelivered: { superseded: inj.superseded, expired: inj.expired, droppedOldest: inj.droppedOldest, droppedTooOld: inj.droppedTooOld, droppedRefused: inj.droppedRefused, abandoned: inj.abandoned },
     },
     events: { connected: x.events.connected, reconnects: x.events.reconnects },
     peers: { up: x.peers.filter((p) => p.up).length, known: x.peers.length },

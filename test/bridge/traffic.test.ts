@@ -206,7 +206,9 @@ test('order: 2000 events about one user fired on A in one burst arrive on B comp
   const sequences: number[] = [];
   for (let i = 0; i < n; i++) {
     // One user: the injector keeps order per user (or call, else sender), src/wire/order-key.ts.
-    const text = a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['Burst-Index', String(i)], ['from-user', 'u1']] });
+    // Each its own call-id, i.e. its own registration: none replaces another while queued
+    // (src/wire/supersede-key.ts), so all 2000 must arrive.
+    const text = a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['Burst-Index', String(i)], ['from-user', 'u1'], ['call-id', `burst-${i}`]] });
     const m = /\nEvent-Sequence: (\d+)\n/.exec(text.toString('latin1'));
     sequences.push(Number(m![1]));
   }

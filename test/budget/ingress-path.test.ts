@@ -104,8 +104,9 @@ test('a FreeSWITCH that cannot keep up never stalls the UDP receive path: every 
   // ~20 ms of simulated FreeSWITCH CPU per ~1 KB command: ~100 sendevents/s over both connections.
   const { a, b } = await startPair(t, { flags: { workers: '1' }, b: { fsCostModel: { perHeaderByteUs: 20 } } });
   const n = 1500;
+  // Each a different user: none replaces another in the queue (src/wire/supersede-key.ts), all wait.
   for (let i = 0; i < n; i += 100) {
-    for (let k = i; k < i + 100; k++) a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['from-user', `u${k % 50}`], ['Seq', String(k)]] });
+    for (let k = i; k < i + 100; k++) a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['from-user', `u${k}`], ['Seq', String(k)]] });
     await new Promise((r) => setTimeout(r, 10));
   }
   await waitFor(`B received and decoded ${n} datagrams`, () => b.counters.ingress.fired >= n, 10_000, () => b.counters.ingress);

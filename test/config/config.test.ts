@@ -435,3 +435,13 @@ test('every integer param, core, compact or NATS, is range-checked from its one 
     );
   }
 });
+
+test('overload and priority params: max-queue-age (seconds, 0 = no age bound) and realtime auto|yes|no', () => {
+  const { config } = load(BASE);
+  assert.equal(config.maxQueueAgeSeconds, 300);
+  assert.equal(config.realtime, 'auto');
+  assert.equal(load([...BASE, ['max-queue-age', '0']]).config.maxQueueAgeSeconds, 0);
+  assert.equal(load([...BASE, ['realtime', 'no']]).config.realtime, 'no');
+  assert.match(problemsOf(() => load([...BASE, ['max-queue-age', '-1']])), /max-queue-age '-1': allowed: an integer 0\.\.86400/);
+  assert.match(problemsOf(() => load([...BASE, ['realtime', 'always']])), /realtime 'always'/);
+});

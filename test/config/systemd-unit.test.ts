@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { REALTIME_POLICY } from '../../src/host/realtime.js';
 
 const UNIT = resolve('conf/fs-event-multicast.service');
 const CLI = resolve('dist/src/cli/main.js');
@@ -31,9 +32,12 @@ test('conf/fs-event-multicast.service passes systemd-analyze verify', (t) => {
   assert.equal(r.stderr.trim(), '', 'no warnings either');
 });
 
-test('the unit runs the bridge real-time at the lowest priority, and never forbids it', () => {
+test('the unit runs the bridge real-time at the lowest priority, the policy `run` switches itself to (realtime auto), and never forbids it', () => {
   const text = readFileSync(UNIT, 'utf8');
   assert.match(text, /^CPUSchedulingPolicy=rr$/m);
   assert.match(text, /^CPUSchedulingPriority=1$/m);
+  assert.match(text, new RegExp(`^CPUSchedulingPolicy=${REALTIME_POLICY.policy}$`, 'm'));
+  assert.match(text, new RegExp(`^CPUSchedulingPriority=${REALTIME_POLICY.priority}$`, 'm'));
+  assert.match(text, /^CPUSchedulingResetOnFork=yes$/m, 'as chrt --reset-on-fork');
   assert.doesNotMatch(text, /^RestrictRealtime=yes$/m);
 });

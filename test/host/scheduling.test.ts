@@ -54,7 +54,7 @@ test('a normal-priority bridge beside a FreeSWITCH with real-time threads is at 
   assert.deepEqual(risky.freeswitch.map((p) => [p.pid, p.threads, p.realtimeThreads, p.maxPriority]), [[4321, 4, 3, 99]]);
   const w = starvationWarning(risky);
   assert.match(w, /FreeSWITCH \(pid 4321\) runs 3 of its 4 threads real-time \(fifo\/rr, priority up to 99\)/);
-  assert.match(w, /CPUSchedulingPolicy=rr, CPUSchedulingPriority=1\), or start it with `chrt -r 1 fs-event-multicast run …`/);
+  assert.match(w, /CPUSchedulingPolicy=rr, CPUSchedulingPriority=1\), start it with `chrt -r 1 fs-event-multicast run …`, or let it switch itself \(realtime auto or yes/);
 
   const rtBridge = await schedulingReport(fakeProc(t, [{ pid: 'self', comm: 'node', threads: [[2, 1]] }, fs]));
   assert.equal(rtBridge.starvationRisk, false);

@@ -38,6 +38,11 @@ test('/metrics from a bridge with traffic: promtool check metrics accepts it; co
   assert.equal(value(/^fsem_ingress_dropped_total\{reason="missing-magic"\} /), 0);
   assert.equal(value(/^fsem_peers\{state="up"\} /), 1);
   assert.ok(value(/^fsem_sendevent_replies_total\{result="ok"\} /) >= 201);
+  // Handed to the injector (201 and the peerup) and, by reason, not delivered: none here (no overload, no keys).
+  assert.ok(value(/^fsem_sendevent_offered_total /) >= 202);
+  for (const reason of ['superseded', 'expired', 'dropped-oldest', 'dropped-too-old', 'refused', 'abandoned']) {
+    assert.equal(value(new RegExp(`^fsem_sendevent_not_delivered_total\\{reason="${reason}"\\} `)), 0, reason);
+  }
   assert.ok(value(/^fsem_batch_size_count\{direction="ingress"\} /) >= 1);
   assert.match(m.body, /^# TYPE fsem_egress_latency_seconds histogram$/m);
   assert.match(m.body, /^# TYPE fsem_ingress_latency_seconds histogram$/m);

@@ -60,12 +60,22 @@ test('metrics snapshot: connected injector connections and peers up are counted 
   const s = metricsSnapshotOf({
     counters: newCounters(),
     pool: { egress: { queued: 3 }, ingress: { queued: 4 } },
-    injector: { queued: 10, inFlight: 2, repliesOk: 7, repliesErr: 1, reconnects: 0, perConnection: [{ connected: true }, { connected: false }] },
+    injector: { queued: 10, inFlight: 2, repliesOk: 7, repliesErr: 1, reconnects: 0, offered: 30, superseded: 5, expired: 1, droppedOldest: 0, droppedTooOld: 2, droppedRefused: 0, abandoned: 0, perConnection: [{ connected: true }, { connected: false }] },
     events: { connected: true, reconnects: 2 },
     peers,
     nats: null,
   });
-  assert.deepEqual(s.injector, { queued: 10, inFlight: 2, connections: 2, connected: 1, repliesOk: 7, repliesErr: 1, reconnects: 0 });
+  assert.deepEqual(s.injector, {
+    queued: 10,
+    inFlight: 2,
+    connections: 2,
+    connected: 1,
+    repliesOk: 7,
+    repliesErr: 1,
+    reconnects: 0,
+    offered: 30,
+    notDelivered: { superseded: 5, expired: 1, droppedOldest: 0, droppedTooOld: 2, droppedRefused: 0, abandoned: 0 },
+  });
   assert.deepEqual(s.peers, { up: 1, known: 2 });
   assert.deepEqual(s.pool, { egressQueued: 3, ingressQueued: 4 });
   assert.equal(s.nats, null);
