@@ -613,6 +613,10 @@ export class Bridge {
       connections: c.injectors,
       onFatal: (e) => this.fatal(e),
       onReplyLatency: (seconds) => this.metrics.ingressLatency.observe(seconds),
+      batch: c.injectBatch,
+      batchMs: c.injectBatchMs,
+      batchMaxEvents: c.injectBatchMax,
+      onApiCommand: (line) => this.ownApi.expect(line),
     });
   }
 
@@ -882,6 +886,10 @@ export class Bridge {
         repliesOk: inj.repliesOk,
         repliesErr: inj.repliesErr,
         reconnects: inj.reconnects,
+        batches: inj.batches,
+        batchedEvents: inj.batchedEvents,
+        notBatchable: inj.notBatchable,
+        fanOut: inj.fanOut,
       },
       events: { connected: events.connected, reconnects: events.reconnects },
       peers: { up: peers.filter((p) => p.up).length, known: peers.length },

@@ -77,6 +77,11 @@ export interface Config {
   readonly injectors: number;
   /** Lean sendevent commands (src/wire/lean.ts): what no consumer reads is left out, FreeSWITCH's CPU being per byte. */
   readonly leanSendevent: boolean;
+  /** Batched injection (src/esl/batch-command.ts): off, used when the FreeSWITCH hook is found, or expected. */
+  readonly injectBatch: 'auto' | 'yes' | 'no';
+  /** Longest wait to fill a batch (ms) and most events in one. */
+  readonly injectBatchMs: number;
+  readonly injectBatchMax: number;
   readonly peerTimeoutSeconds: number;
   readonly maxDatagram: number;
   readonly batchSize: number;
@@ -276,6 +281,9 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const switchname = v.switchname(raw('switchname'));
   const injectors = v.integer('injectors', raw('injectors'));
   const leanSendevent = v.yesNo('lean-sendevent', raw('lean-sendevent'), true);
+  const injectBatch = v.choice('inject-batch', raw('inject-batch'), ['auto', 'yes', 'no'] as const, 'auto');
+  const injectBatchMs = v.integer('inject-batch-ms', raw('inject-batch-ms'));
+  const injectBatchMax = v.integer('inject-batch-max', raw('inject-batch-max'));
   const peerTimeoutSeconds = v.integer('peer-timeout', raw('peer-timeout'));
   const maxDatagram = v.integer('max-datagram', raw('max-datagram'));
   const batchSize = v.integer('batch-size', raw('batch-size'));
@@ -339,6 +347,9 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     switchname,
     injectors,
     leanSendevent,
+    injectBatch,
+    injectBatchMs,
+    injectBatchMax,
     peerTimeoutSeconds,
     maxDatagram,
     batchSize,
