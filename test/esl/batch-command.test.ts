@@ -157,10 +157,21 @@ function runHook(batchBody: Buffer): { fired: { subclass: string; headers: [stri
     local Ev = {}; Ev.__index = Ev
     function Ev:addHeader(n, v) if v == "" then self:delHeader(n) else self.h[#self.h + 1] = { n, v } end end
     function Ev:delHeader(n) local k = {}; for _, p in ipairs(self.h) do if p[1]:lower() ~= n:lower() then k[#k + 1] = p end end; self.h = k end
+    function Ev:getHeader(n) for _, p in ipairs(self.h) do if p[1]:lower() == n:lower() then return p[2] end end; return nil end
     function Ev:addBody(b) self.body = b end
     function Ev:fire() fired[#fired + 1] = self end
     freeswitch = {
-      Event = function(t, sub) assert(t == "CUSTOM"); local e = setmetatable({ sub = sub, h = { { "Event-Subclass", sub } } }, Ev); return e end,
+      -- Like switch_event_create_subclass for CUSTOM: stamped at creation (no FreeSWITCH-IPv6 here), then Event-Subclass.
+      Event = function(t, sub)
+        assert(t == "CUSTOM")
+        local h = {}
+        for _, n in ipairs({ "Event-Name", "Core-UUID", "FreeSWITCH-Hostname", "FreeSWITCH-Switchname", "FreeSWITCH-IPv4", "Event-Date-Local",
+          "Event-Date-GMT", "Event-Date-Timestamp", "Event-Calling-File", "Event-Calling-Function", "Event-Calling-Line-Number", "Event-Sequence" }) do
+          h[#h + 1] = { n, "stamp-" .. n }
+        end
+        h[#h + 1] = { "Event-Subclass", sub }
+        return setmetatable({ sub = sub, h = h }, Ev)
+      end,
       consoleLog = function(level, text) log[#log + 1] = level .. ":" .. text end,
       setGlobalVariable = function(n, v) globals[n] = v end,
     }
@@ -208,7 +219,7 @@ function runHook(batchBody: Buffer): { fired: { subclass: string; headers: [stri
   return { fired, log, globals };
 }
 
-test('the Lua hook fires each event with the pairs in order, Event-Subclass moved last (set_subclass_name), the body kept', { skip: LUA === undefined ? 'no lua5.3 on this machine (apt-get install lua5.3)' : false }, () => {
+test('the Lua hook fires each event with the pairs in order, then Event-Subclass (set_subclass_name), then the creation stamp moved after them, the body kept', { skip: LUA === undefined ? 'no lua5.3 on this machine (apt-get install lua5.3)' : false }, () => {
   const commands = [
     ...fixtureSendevents((f) => f.includes('sofia__register') || f.includes('weird') || f.includes('MESSAGE_WAITING')),
     { name: 'nul body', command: cmd(BASE, Buffer.from('ab\0cd', 'latin1')) },
@@ -228,7 +239,10 @@ test('the Lua hook fires each event with the pairs in order, Event-Subclass move
         for (let k = nonEmpty.length - 1; k >= 0; k--) if (nonEmpty[k]![0].toLowerCase() === n.toLowerCase()) nonEmpty.splice(k, 1);
       } else nonEmpty.push([n, v]);
     }
-    assert.deepEqual(ev.headers, [...nonEmpty, ['Event-Subclass', 'multicast::event']], commands[i]!.name);
+    const stamps: [string, string][] = ['Event-Name', 'Core-UUID', 'FreeSWITCH-Hostname', 'FreeSWITCH-Switchname', 'FreeSWITCH-IPv4', 'Event-Date-Local',
+      'Event-Date-GMT', 'Event-Date-Timestamp', 'Event-Calling-File', 'Event-Calling-Function', 'Event-Calling-Line-Number', 'Event-Sequence'].map((n) => [n, `stamp-${n}`]);
+    // sendevent's order: its headers, Event-Subclass (set_subclass_name), then the delivery stamp.
+    assert.deepEqual(ev.headers, [...nonEmpty, ['Event-Subclass', 'multicast::event'], ...stamps], commands[i]!.name);
     assert.equal(ev.body, records[i]!.body === null ? null : records[i]!.body!.toString('latin1'), commands[i]!.name);
   });
   assert.deepEqual(globals, { fs_event_multicast_batch_probe: 'feed01' });

@@ -75,12 +75,27 @@ if batch == nil then
   fail(why)
   return
 end
+-- What switch_event_prep_for_delivery stamps, in its order. A CUSTOM event made here is stamped
+-- when it is created (so before its own headers); sendevent stamps after them. Taken off at
+-- creation and put back after the event's headers, they come in sendevent's order.
+local STAMPS = { "Event-Name", "Core-UUID", "FreeSWITCH-Hostname", "FreeSWITCH-Switchname", "FreeSWITCH-IPv4",
+  "FreeSWITCH-IPv6", "Event-Date-Local", "Event-Date-GMT", "Event-Date-Timestamp", "Event-Calling-File",
+  "Event-Calling-Function", "Event-Calling-Line-Number", "Event-Sequence" }
+
 for _, ev in ipairs(batch.events) do
   local e = freeswitch.Event("CUSTOM", ev.subclass)
+  local stamp = {}
+  for i, name in ipairs(STAMPS) do
+    stamp[i] = e:getHeader(name)
+    e:delHeader(name)
+  end
   for _, p in ipairs(ev.pairs) do e:addHeader(p[1], p[2]) end
   -- sendevent's switch_event_set_subclass_name: Event-Subclass removed and added again at the end.
   e:delHeader("Event-Subclass")
   e:addHeader("Event-Subclass", ev.subclass)
+  for i, name in ipairs(STAMPS) do
+    if stamp[i] ~= nil then e:addHeader(name, stamp[i]) end
+  end
   if ev.body ~= nil then e:addBody(ev.body) end
   e:fire()
 end

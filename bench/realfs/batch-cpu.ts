@@ -1,0 +1,275 @@
+/**
+ * Real FreeSWITCH (the rig's fs-b): FreeSWITCH CPU per replicated registration, one sendevent per
+ * event against batched injection (the mod_lua fan-out hook), and the sustained rate with batches.
+ *
+ *   FS_RIG=/root/fs-rig node dist/bench/realfs/batch-cpu.js [--count 2500] [--rate 250] [--reps 2]
+ *       [--sustain 1000,2000] [--seconds 10] [--out bench/results/realfs/batch-cpu.json]
+ *
+ * Take the rig lock first (../shared/rig/README.md); the script starts fs-b with the hook
+ * installed (its lua.conf.xml written, put back at the end) and stops it at the end.
+ *
+ * Each event is a realistic `sofia::register` (testkit's ~1.2 KB shape) for a different phone,
+ * framed and PSK-encrypted as a peer sends it, decoded and turned into the bridge's (lean)
+ * sendevent by the bridge's own ingress code, then fired by the bridge's injector (2 connections)
+ * in the mode under test. An event-socket listener on fs-b subscribed to CUSTOM multicast::event
+ * counts what FreeSWITCH fired (and when: latency from the send). FreeSWITCH's CPU is utime+stime
+ * of its process (/proc/<pid>/stat) from before the first send until the process is idle again
+ * after the last event (sofia's registration SQL included), minus its idle rate; divided by
+ * events delivered. CPU time, not rates, because the 2-core machine is shared.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EslConnection } from '../../src/esl/connection.js';
+import { SendeventInjector } from '../../src/esl/injector.js';
+import { resolveEndpoint, type EslLogger } from '../../src/esl/options.js';
+import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
+import { buildSendevent, decodeDatagram } from '../../src/wire/ingress.js';
+import { PskCipher } from '../../src/wire/psk-cipher.js';
+import { eventShapes } from '../../testkit/event-shapes.js';
+
+const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+const SCRIPT = join(REPO, 'conf/freeswitch/scripts/fs_event_multicast_batch.lua');
+const ESL_PORT_B = 8022;
+const PSK = 'ClueCon';
+const CLK_TCK = 100;
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const rigDir = process.env['FS_RIG'];
+if (rigDir === undefined || rigDir === '') {
+  console.error('set FS_RIG to the rig folder (e.g. /root/fs-rig) and take the rig lock first');
+  process.exit(2);
+}
+const COUNT = Number(option('count', '2500'));
+const RATE = Number(option('rate', '250'));
+const REPS = Number(option('reps', '2'));
+const SUSTAIN = option('sustain', '1000,2000').split(',').filter(Boolean).map(Number);
+const SECONDS = Number(option('seconds', '10'));
+const OUT = resolve(option('out', join(REPO, 'bench/results/realfs/batch-cpu.json')));
+if (![COUNT, RATE, REPS, SECONDS, ...SUSTAIN].every((n) => Number.isInteger(n) && n > 0 && n <= 100_000)) throw new RangeError('counts and rates must be 1..100000');
+
+const quiet: EslLogger = { debug() {}, info() {}, warn: (f, m) => console.error('warn', m, JSON.stringify(f)), error: (f, m) => console.error('error', m, JSON.stringify(f)) };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((res, rej) => execFile(file, args, { timeout: timeoutMs }, (e, out, err) => (e ? rej(new Error(`${file}: ${e.message}\n${out}${err}`)) : res(out))));
+}
+
+function fsPid(): number {
+  return Number(readFileSync(join(rigDir!, 'fs-b/run/freeswitch.pid'), 'utf8').trim());
+}
+
+/** utime+stime of the process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** Waits until the process used < 1 tick per 500 ms twice in a row (its queues drained); at most maxMs. */
+async function settle(pid: number, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let calm = 0;
+  let last = cpuMs(pid);
+  while (calm < 2 && Date.now() < deadline) {
+    await sleep(500);
+    const now = cpuMs(pid);
+    calm = now - last <= 1000 / CLK_TCK ? calm + 1 : 0;
+    last = now;
+  }
+}
+
+/** The bridge's (lean) sendevent for a registration of a different phone each, via PSK datagram and ingress. */
+function registrationCommands(firstId: number, count: number): Buffer[] {
+  const shape = eventShapes().find((s) => s.text.includes('sofia%3A%3Aregister') || s.text.includes('sofia::register'));
+  if (shape === undefined) throw new Error('no sofia::register shape');
+  const user = /\nusername: ([^\n]*)/.exec(shape.text.toString('latin1'))![1]!;
+  const cipher = new PskCipher(PSK);
+  const senderLine = multicastSenderLine('fs-a');
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const phone = `p${firstId + i}`;
+    const text = Buffer.from(shape.text.toString('latin1').split(user).join(phone), 'latin1');
+    const decoded = decodeDatagram(frameDatagram(text, { senderLine, cipher }), { cipher });
+    if (!decoded.ok) throw new Error(`own datagram did not decode: ${decoded.reason}`);
+    out.push(buildSendevent(decoded.value.scan, true));
+  }
+  return out;
+}
+
+/** The listener: arrival time of each phone's multicast::event. */
+class Listener {
+  readonly seen = new Map<string, number>();
+  readonly connection: EslConnection;
+  constructor() {
+    this.connection = new EslConnection(resolveEndpoint({ host: '127.0.0.1', port: ESL_PORT_B, password: 'ClueCon', logger: quiet }, 'bench listener'), {
+      label: 'bench-listener',
+      setup: async (c) => void (await c.request('event plain CUSTOM multicast::event')),
+      onEvents: (texts) => {
+        const now = performance.now();
+        for (const t of texts) {
+          const m = /\nOrig-username: (p[0-9]+)/.exec(t.toString('latin1'));
+          if (m !== null && !this.seen.has(m[1]!)) this.seen.set(m[1]!, now);
+        }
+      },
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+  }
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+interface RunResult {
+  mode: 'sendevent' | 'batch';
+  offeredPerSec: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  sendSeconds: number;
+  /** From the first send until the last event was seen. */
+  deliverSeconds: number;
+  fsCpuMs: number;
+  fsIdleCpuMsInWindow: number;
+  fsCpuMsPerEvent: number | null;
+  latencyMs: { p50: number | null; p99: number | null; max: number | null };
+  injector: { batches: number; batchedEvents: number; eventsPerBatch: number | null; fanOut: string; droppedOldest: number; requeued: number };
+}
+
+async function measure(listener: Listener, pid: number, idleMsPerSec: number, mode: 'sendevent' | 'batch', firstId: number, count: number, rate: number): Promise<RunResult> {
+  const commands = registrationCommands(firstId, count);
+  const injector = new SendeventInjector({ host: '127.0.0.1', port: ESL_PORT_B, password: 'ClueCon', logger: quiet, connections: 2, batch: mode === 'batch' ? 'yes' : 'no', batchMs: 5 });
+  injector.start();
+  const readyBy = Date.now() + 10_000;
+  while (!(injector.stats().connected && injector.fanOutState === (mode === 'batch' ? 'present' : 'off'))) {
+    if (Date.now() > readyBy) throw new Error(`injector not ready (${mode}, fan-out ${injector.fanOutState})`);
+    await sleep(20);
+  }
+  await settle(pid, 10_000);
+  const sentAt = new Map<string, number>();
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  const wall0 = Date.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const id = `p${firstId + sent}`;
+      sentAt.set(id, performance.now());
+      injector.send(id, commands[sent]!);
+    }
+    await sleep(1);
+  }
+  const sendSeconds = (performance.now() - t0) / 1000;
+  const waitUntil = Date.now() + 30_000 + (count / rate) * 1000;
+  const mine = (): number => {
+    let n = 0;
+    for (const id of sentAt.keys()) if (listener.seen.has(id)) n++;
+    return n;
+  };
+  while (mine() < count && Date.now() < waitUntil) await sleep(50);
+  let lastSeen = t0;
+  const latencies: number[] = [];
+  for (const [id, at] of sentAt) {
+    const seen = listener.seen.get(id);
+    if (seen === undefined) continue;
+    latencies.push(seen - at);
+    lastSeen = Math.max(lastSeen, seen);
+  }
+  await settle(pid, 20_000);
+  const cpu1 = cpuMs(pid);
+  const windowSec = (Date.now() - wall0) / 1000;
+  const s = injector.stats();
+  await injector.close(0);
+  latencies.sort((a, b) => a - b);
+  const delivered = latencies.length;
+  const idle = idleMsPerSec * windowSec;
+  const round = (n: number | null, d = 3): number | null => (n === null ? null : Number(n.toFixed(d)));
+  return {
+    mode,
+    offeredPerSec: rate,
+    sent: count,
+    delivered,
+    lost: count - delivered,
+    sendSeconds: round(sendSeconds)!,
+    deliverSeconds: round((lastSeen - t0) / 1000)!,
+    fsCpuMs: cpu1 - cpu0,
+    fsIdleCpuMsInWindow: round(idle, 1)!,
+    fsCpuMsPerEvent: delivered === 0 ? null : round((cpu1 - cpu0 - idle) / delivered),
+    latencyMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1), max: round(latencies.at(-1) ?? null, 1) },
+    injector: {
+      batches: s.batches,
+      batchedEvents: s.batchedEvents,
+      eventsPerBatch: s.batches === 0 ? null : round(s.batchedEvents / s.batches, 1),
+      fanOut: s.fanOut,
+      droppedOldest: s.droppedOldest,
+      requeued: s.requeued,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const luaConf = join(rigDir!, 'fs-b/conf/autoload_configs/lua.conf.xml');
+  const original = readFileSync(luaConf);
+  const restore = (): void => writeFileSync(luaConf, original);
+  process.on('SIGINT', () => {
+    restore();
+    process.exit(130);
+  });
+  writeFileSync(luaConf, `<configuration name="lua.conf" description="LUA Configuration">\n  <settings>\n    <hook event="CUSTOM" subclass="fs_event_multicast::batch" script="${SCRIPT}"/>\n  </settings>\n</configuration>\n`);
+  const runs: RunResult[] = [];
+  let registrations = '';
+  let idleMsPerSec = 0;
+  try {
+    await run(join(rigDir!, 'start-b.sh'), [], 120_000);
+    restore(); // FreeSWITCH has read it: the rig's file is back as it was at once
+    const pid = fsPid();
+    const listener = new Listener();
+    listener.connection.start();
+    while (!listener.connection.ready) await sleep(20);
+    await settle(pid, 10_000);
+    const i0 = cpuMs(pid);
+    await sleep(5000);
+    idleMsPerSec = (cpuMs(pid) - i0) / 5;
+    let nextId = 100_000;
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const mode of rep % 2 === 0 ? (['sendevent', 'batch'] as const) : (['batch', 'sendevent'] as const)) {
+        runs.push(await measure(listener, pid, idleMsPerSec, mode, nextId, COUNT, RATE));
+        nextId += COUNT;
+        console.error(JSON.stringify(runs.at(-1)));
+      }
+    }
+    for (const rate of SUSTAIN) {
+      runs.push(await measure(listener, pid, idleMsPerSec, 'batch', nextId, rate * SECONDS, rate));
+      nextId += rate * SECONDS;
+      console.error(JSON.stringify(runs.at(-1)));
+    }
+    registrations = (await listener.connection.request('api show registrations count')).body?.toString('utf8').trim() ?? '';
+    await listener.connection.close();
+  } finally {
+    restore();
+    await run(join(rigDir!, 'stop-all.sh'), [], 120_000).catch((e: Error) => console.error(e.message));
+  }
+  const result = {
+    what: 'FreeSWITCH CPU per replicated sofia::register (each a different phone, PSK), one sendevent per event vs batched (mod_lua fan-out hook); fs-b of the rig',
+    date: new Date().toISOString(),
+    machine: '2 cores shared with other work: rates are noisy, CPU time per event is the figure',
+    settings: { count: COUNT, rate: RATE, reps: REPS, sustain: SUSTAIN, seconds: SECONDS, injectors: 2, leanSendevent: true, batchMs: 5, batchMax: 256 },
+    fsIdleCpuMsPerSec: idleMsPerSec,
+    registrationsOnFsB: registrations,
+    runs,
+  };
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  console.log(OUT);
+}
+
+await main();
