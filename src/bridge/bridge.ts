@@ -616,7 +616,10 @@ export class Bridge {
       batch: c.injectBatch,
       batchMs: c.injectBatchMs,
       batchMaxEvents: c.injectBatchMax,
-      onApiCommand: (line) => this.ownApi.expect(line),
+      // Its probe's API events reach only a subscribed event source: expect an echo only then.
+      onApiCommand: (line) => {
+        if (this.source?.connected) this.ownApi.expect(line);
+      },
     });
   }
 

@@ -116,8 +116,15 @@ export const MAX_SUSPECT_STALLS = 3;
 const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, warnIntervalMs: 10_000, batchMs: 5, batchMaxEvents: 256, batchProbeTimeoutMs: 2000 };
 /** A probe's answer is reused by the other connections for this long. */
 const PROBE_REUSE_MS = 10_000;
-/** Batches written ahead of their replies: a few keep the socket busy; more would only split the queue into smaller batches. */
-const MAX_BATCHES_IN_FLIGHT = 4;
+/**
+ * Batches written ahead of their replies: one (stop and wait). FreeSWITCH runs its threads
+ * SCHED_FIFO by default; a listener thread whose socket always holds more bytes never blocks in
+ * recv(), so it keeps its core from FreeSWITCH's other threads of the same priority (event
+ * dispatch, other listeners, accepting a login). With one batch at a time its socket runs dry
+ * after each batch and it yields. A batch carries up to inject-batch-max events, so throughput
+ * does not suffer; events that arrive meanwhile make the next batch bigger.
+ */
+const MAX_BATCHES_IN_FLIGHT = 1;
 
 /** How to install the fan-out, for the one log line that says it is missing. */
 export const FAN_OUT_INSTALL_HINT =

@@ -122,11 +122,11 @@ test('a command a batch cannot reproduce goes alone, at its place; the rest stil
 });
 
 test('connection lost with batches unanswered: their events are put back and fired after the reconnect (at-least-once)', async (t) => {
-  const { fs, injector, listener } = await setup(t, { batchFanOut: true }, { connections: 1, replyTimeoutMs: 300 } as Partial<SendeventInjectorOptions>);
+  const { fs, injector, listener } = await setup(t, { batchFanOut: true }, { connections: 1, replyTimeoutMs: 1500 } as Partial<SendeventInjectorOptions>);
   await waitFor(() => injector.stats().connected && injector.fanOutState === 'present', 'hook found');
   fs.setFault({ kind: 'stall-replies' });
   for (let i = 0; i < 10; i++) injector.send('k', sendevent('k', i));
-  await waitFor(() => injector.stats().inFlight > 0, 'batch written, unanswered');
+  await waitFor(() => fs.stalledCommands > 0, 'batch written, unanswered');
   fs.setFault(null);
   await waitFor(() => injector.stats().delivered === 10, 'delivered after the reconnect', 10_000);
   assert.ok(injector.stats().requeued >= 1);
