@@ -8,7 +8,14 @@
  *
  * The hook is installed for the test only: fs-b's autoload_configs/lua.conf.xml is written
  * before the start (the script referenced by its absolute path in this checkout) and put back
- * afterwards.
+ * as soon as FreeSWITCH has read it.
+ *
+ * Known (2026-12-02, open): after this test's traffic fs-b did not finish its shutdown within
+ * stop-all.sh's 20 s in 3 of 3 runs (the rig's stop then kills it, and the after-hook reports
+ * it): gdb showed mod_sofia's shutdown waiting for a profile's write lock
+ * (sofia_profile_thread_run, sofia.c:3574), i.e. a profile reference not released. Shorter flows
+ * (the 168 captures by sendevent only, by batch only, both, with a listener, the probe alone)
+ * stopped in ~8 s. Not attributed yet.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
