@@ -400,6 +400,13 @@ export class Bridge {
       ...eslEndpointOf(c, this.logger),
       connections: c.injectors,
       maxQueueAgeMs: c.maxQueueAgeSeconds * 1000,
+      batch: c.injectBatch,
+      batchMs: c.injectBatchMs,
+      batchMaxEvents: c.injectBatchMax,
+      // Its probe's API events reach only a subscribed event source: expect an echo only then.
+      onApiCommand: (line) => {
+        if ((this.live as Partial<LiveParts>).source?.connected === true) this.ownApi.expect(line);
+      },
       onFatal: (e) => this.fatal(e),
       onReplyLatency: (seconds) => this.views.metrics.ingressLatency.observe(seconds),
     });

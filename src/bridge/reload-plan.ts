@@ -56,6 +56,9 @@ const AFFECTS: { readonly [K in keyof Config]-?: readonly ReloadStep[] } = {
   maxQueueAgeSeconds: ['injector'],
   // Read at the next scheduling check (every event-socket connect).
   realtime: [],
+  injectBatch: ['injector'],
+  injectBatchMs: ['injector'],
+  injectBatchMax: ['injector'],
   workers: ['pool'],
   batchSize: ['pool'],
   batchDelayUs: ['pool'],

@@ -20,6 +20,9 @@ export interface Bindings {
 /** The subclass of the bridge's own probe event (fired into FreeSWITCH to measure the path). */
 export const PROBE_SUBCLASS = 'fs_event_multicast::probe';
 
+/** The subclass of the batch events the bridge fires for its FreeSWITCH fan-out hook (src/esl/batch-command.ts). */
+export const BATCH_SUBCLASS = 'fs_event_multicast::batch';
+
 /**
  * Subclasses never sent, whatever the bindings: what the module itself fires (sending them
  * would ping-pong between peers) and the bridge's own probe.
@@ -29,6 +32,7 @@ export const NEVER_SENT_SUBCLASSES: readonly string[] = Object.freeze([
   'multicast::peerup',
   'multicast::peerdown',
   PROBE_SUBCLASS,
+  BATCH_SUBCLASS,
 ]);
 
 /** Event names never sent, whatever the bindings. */

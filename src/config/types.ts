@@ -89,6 +89,11 @@ export interface Config {
   readonly eslReplyTimeoutSeconds: number;
   /** Seconds a received event may wait in the injector queue (0 = no age bound). */
   readonly maxQueueAgeSeconds: number;
+  /** Batched injection (src/esl/batch-command.ts): off, used when the FreeSWITCH hook is found, or expected. */
+  readonly injectBatch: 'auto' | 'yes' | 'no';
+  /** Longest wait to fill a batch (ms) and most events in one. */
+  readonly injectBatchMs: number;
+  readonly injectBatchMax: number;
   /** When the bridge makes itself real-time (src/host/realtime.ts). */
   readonly realtime: 'auto' | 'yes' | 'no';
   /** Where each secret came from (never the secret itself). */

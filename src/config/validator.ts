@@ -84,6 +84,9 @@ export function validateConfig(src: RawSources, env: Record<string, string | und
   const replayState = v.replayStateFile(raw('replay-state-file'), env);
   const eslReplyTimeoutSeconds = v.integer('esl-reply-timeout', raw('esl-reply-timeout'));
   const maxQueueAgeSeconds = v.integer('max-queue-age', raw('max-queue-age'));
+  const injectBatch = v.choice('inject-batch', raw('inject-batch'), ['auto', 'yes', 'no'] as const, 'auto');
+  const injectBatchMs = v.integer('inject-batch-ms', raw('inject-batch-ms'));
+  const injectBatchMax = v.integer('inject-batch-max', raw('inject-batch-max'));
   const realtime = v.choice('realtime', raw('realtime'), ['auto', 'yes', 'no'] as const, 'auto');
   if (raw('replay-state-file') !== null && replayState.file !== null && pskRaw === null) {
     warnings.push('replay-state-file has no effect without a psk: there is no replay protection to keep');
@@ -147,6 +150,9 @@ export function validateConfig(src: RawSources, env: Record<string, string | und
     replayState,
     eslReplyTimeoutSeconds,
     maxQueueAgeSeconds,
+    injectBatch,
+    injectBatchMs,
+    injectBatchMax,
     realtime,
     secretSources: { psk: pskRaw?.origin ?? null, eslPassword: passwordRaw?.origin ?? 'default' },
     nats,

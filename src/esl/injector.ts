@@ -38,11 +38,13 @@
  * one at MAX_SUSPECT_STALLS timeouts in a row is dropped (`abandoned`): it may be what
  * blocks FreeSWITCH, and keeping it would stop that connection for good.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Fifo } from '../util/fifo.js';
 import { IngressQueue, type QueuedCommand } from './ingress-queue.js';
 import { RateLimit } from '../util/rate-limit.js';
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
+import { BATCH_PROBE_VARIABLE, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS, batchCommand, encodeBatchBody, parseSendeventForBatch, type BatchRecord } from './batch-command.js';
 
 export interface SendeventInjectorOptions extends EslEndpointOptions {
   /** Number of connections (setting `injectors`, 1..64, default 2: one per core of the measured 2-core FreeSWITCH). */
@@ -63,7 +65,24 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
   onFatal?(error: EslFatalError): void;
   /** For commands sent with a start time: seconds from then to FreeSWITCH's `+OK` (latency metrics). */
   onReplyLatency?(seconds: number): void;
+  /**
+   * Batched injection (src/esl/batch-command.ts): 'no' (default here; the bridge passes its
+   * `inject-batch` setting), 'auto' (probe each connection for the FreeSWITCH hook, batch where it
+   * answers, else one sendevent per event), 'yes' (the same; a missing hook is logged as an error).
+   */
+  batch?: 'auto' | 'yes' | 'no';
+  /** Longest wait to fill a batch, ms (default 5; 0 = next turn of the event loop). */
+  batchMs?: number;
+  /** Most events per batch (default 256, at most MAX_BATCH_EVENTS). */
+  batchMaxEvents?: number;
+  /** Most ms the probe waits for the hook's answer (default 2000). */
+  batchProbeTimeoutMs?: number;
+  /** Each `api` command line the injector sends (its probe), before it goes out: FreeSWITCH raises an API event for it. */
+  onApiCommand?(commandLine: string): void;
 }
+
+/** Whether FreeSWITCH's batch fan-out is used: off (inject-batch no), not yet known, found, or missing. */
+export type FanOutState = 'off' | 'unknown' | 'present' | 'absent';
 
 export interface InjectorConnectionStats {
   connected: boolean;
@@ -103,15 +122,19 @@ export interface InjectorConnectionStats {
   /** Messages of an unknown content type from FreeSWITCH (ignored). */
   unknownMessages: number;
   reconnects: number;
+  /** Batch commands written (each carries `batchedEvents` / `batches` events on average). */
+  batches: number;
+  batchedEvents: number;
+  /** Commands sent one by one while batching was on, because a batch cannot reproduce them (src/esl/batch-command.ts). */
+  notBatchable: number;
 }
 
-export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorConnectionStats[] };
+export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorConnectionStats[]; fanOut: FanOutState };
 
 /** A command left unanswered at this many reply timeouts in a row (as the first one waiting) is dropped. */
 export const MAX_SUSPECT_STALLS = 3;
 
-const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000 };
-
+const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000, batchMs: 5, batchMaxEvents: 256, batchProbeTimeoutMs: 2000 };
 /** How a command may be treated while queued (see src/esl/ingress-queue.ts); absent: plain FIFO. */
 export interface SendTag {
   /** Replaces a queued command with the same key and order key (src/wire/supersede-key.ts). */
@@ -122,9 +145,33 @@ export interface SendTag {
   urgent?: boolean;
 }
 
+/** A probe's answer is reused by the other connections for this long. */
+const PROBE_REUSE_MS = 10_000;
+/**
+ * Batches written ahead of their replies: one (stop and wait). FreeSWITCH runs its threads
+ * SCHED_FIFO by default; a listener thread whose socket always holds more bytes never blocks in
+ * recv(), so it keeps its core from FreeSWITCH's other threads of the same priority (event
+ * dispatch, other listeners, accepting a login). With one batch at a time its socket runs dry
+ * after each batch and it yields. A batch carries up to inject-batch-max events, so throughput
+ * does not suffer; events that arrive meanwhile make the next batch bigger.
+ */
+const MAX_BATCHES_IN_FLIGHT = 1;
+
+/** How to install the fan-out, for the one log line that says it is missing. */
+export const FAN_OUT_INSTALL_HINT =
+  'copy conf/freeswitch/scripts/fs_event_multicast_batch.lua into FreeSWITCH\'s scripts directory, add ' +
+  '<hook event="CUSTOM" subclass="fs_event_multicast::batch" script="fs_event_multicast_batch.lua"/> to the <settings> of ' +
+  'autoload_configs/lua.conf.xml (see conf/freeswitch/lua.conf.xml), load mod_lua, then `reload mod_lua`; the bridge looks again at every reconnect';
+
 export class SendeventInjector {
   private readonly lanes: SendeventConnection[];
   private closing = false;
+  private fanOut: FanOutState;
+  /** Probes run one at a time: they share one FreeSWITCH global variable. */
+  private probeChain: Promise<unknown> = Promise.resolve();
+  private toldAbsent = false;
+  private toldPresent = false;
+  private lastProbe: { at: number; present: boolean } | null = null;
 
   constructor(options: SendeventInjectorOptions) {
     const owner = 'SendeventInjector';
@@ -138,7 +185,21 @@ export class SendeventInjector {
       clock: options.clock ?? (() => performance.now()),
       warnIntervalMs: options.warnIntervalMs ?? DEFAULTS.warnIntervalMs,
       stamps: options.onReplyLatency === undefined ? null : { at: new WeakMap<Buffer, number>(), observe: options.onReplyLatency },
+      batchMs: options.batchMs ?? DEFAULTS.batchMs,
+      batchMaxEvents: options.batchMaxEvents ?? DEFAULTS.batchMaxEvents,
+      probe: null as ((connection: EslConnection) => Promise<boolean>) | null,
     };
+    const batchMode = options.batch ?? 'no';
+    if (!['auto', 'yes', 'no'].includes(batchMode)) throw new RangeError(`${owner}: option 'batch' must be auto, yes or no, got ${String(batchMode)}`);
+    if (!Number.isInteger(settings.batchMs) || settings.batchMs < 0 || settings.batchMs > 1000) throw new RangeError(`${owner}: option 'batchMs' must be 0..1000, got ${settings.batchMs}`);
+    positiveInteger(settings.batchMaxEvents, `${owner}: option 'batchMaxEvents'`);
+    if (settings.batchMaxEvents > MAX_BATCH_EVENTS) throw new RangeError(`${owner}: option 'batchMaxEvents' must be 1..${MAX_BATCH_EVENTS}, got ${settings.batchMaxEvents}`);
+    this.fanOut = batchMode === 'no' ? 'off' : 'unknown';
+    if (batchMode !== 'no') {
+      const probeTimeoutMs = options.batchProbeTimeoutMs ?? DEFAULTS.batchProbeTimeoutMs;
+      positiveInteger(probeTimeoutMs, `${owner}: option 'batchProbeTimeoutMs'`);
+      settings.probe = (connection) => this.probeSerially(connection, probeTimeoutMs, batchMode, endpoint.logger, options.onApiCommand);
+    }
     positiveInteger(settings.connections, `${owner}: option 'connections'`);
     if (settings.connections > 64) throw new RangeError(`${owner}: option 'connections' must be 1..64, got ${settings.connections}`);
     positiveInteger(settings.maxQueuedEvents, `${owner}: option 'maxQueuedEvents'`);
@@ -204,7 +265,43 @@ export class SendeventInjector {
         else total[key] += s[key];
       }
     }
-    return { ...total, perConnection };
+    return { ...total, perConnection, fanOut: this.fanOut };
+  }
+
+  /** Whether batches are used now: 'present' once a connection found the FreeSWITCH hook. */
+  get fanOutState(): FanOutState {
+    return this.fanOut;
+  }
+
+  private probeSerially(connection: EslConnection, timeoutMs: number, mode: 'auto' | 'yes', logger: EslLogger, onApi?: (line: string) => void): Promise<boolean> {
+    // The other connections go to the same FreeSWITCH: a fresh answer holds for them too (no second wait for a missing hook).
+    const run = this.probeChain.then(() => {
+      const last = this.lastProbe;
+      if (last !== null && Date.now() - last.at < PROBE_REUSE_MS) return last.present;
+      return probeFanOut(connection, timeoutMs, onApi).then((present) => {
+        this.lastProbe = { at: Date.now(), present };
+        return present;
+      });
+    });
+    this.probeChain = run.catch(() => undefined);
+    return run.then((present) => {
+      this.noteFanOut(present, mode, logger);
+      return present;
+    });
+  }
+
+  /** Says once that batching is on, and once (per process) that the hook is missing and how to install it. */
+  private noteFanOut(present: boolean, mode: 'auto' | 'yes', logger: EslLogger): void {
+    this.fanOut = present ? 'present' : 'absent';
+    if (present && !this.toldPresent) {
+      this.toldPresent = true;
+      logger.info({ esl: 'injector', injectBatch: mode }, 'FreeSWITCH has the batch fan-out hook: received events are fired in batches (one command body per batch)');
+    } else if (!present && !this.toldAbsent) {
+      this.toldAbsent = true;
+      const message = `FreeSWITCH has no batch fan-out hook (inject-batch ${mode}): firing one sendevent per event, which costs FreeSWITCH several times more CPU. To install it: ${FAN_OUT_INSTALL_HINT}`;
+      if (mode === 'yes') logger.error({ esl: 'injector', injectBatch: mode }, message);
+      else logger.warn({ esl: 'injector', injectBatch: mode }, message);
+    }
   }
 
   /**
@@ -219,6 +316,7 @@ export class SendeventInjector {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const final = this.stats();
+    for (const lane of this.lanes) lane.stopTimers();
     await Promise.all(this.lanes.map((lane) => lane.connection.close()));
     return final;
   }
@@ -238,6 +336,41 @@ interface LaneSettings {
   warnIntervalMs: number;
   /** Start times (performance.now() ms) of the few commands sampled for latency; shared by the lanes. */
   stamps: ReplyStamps | null;
+  batchMs: number;
+  batchMaxEvents: number;
+  /** Asks FreeSWITCH whether the batch fan-out is installed (null: batching off). */
+  probe: ((connection: EslConnection) => Promise<boolean>) | null;
+}
+
+/** What one written command carries: one sendevent, or a batch of them (retired or requeued together). */
+interface InFlightUnit {
+  /** The queued commands it carries (one, or a batch's events in order). */
+  readonly commands: QueuedCommand[];
+  readonly batch: boolean;
+}
+
+/**
+ * Fires one probe batch carrying a fresh token and reads back the global variable the hook sets
+ * to it. True when the hook answered within timeoutMs. Connection loss rejects (setup then fails
+ * and the connection is retried); any other odd answer means no hook.
+ */
+export async function probeFanOut(connection: EslConnection, timeoutMs: number, onApi?: (line: string) => void): Promise<boolean> {
+  // Without mod_lua there is no hook: say so at once instead of waiting for an answer that cannot come.
+  onApi?.('module_exists mod_lua');
+  const lua = await connection.request('api module_exists mod_lua');
+  if ((lua.body?.toString('latin1') ?? '').trim() !== 'true') return false;
+  const token = randomBytes(8).toString('hex');
+  const reply = await connection.request(batchCommand(encodeBatchBody([], token)).toString('latin1'));
+  if (!(reply.replyText ?? '').startsWith('+OK')) return false;
+  const deadline = Date.now() + timeoutMs;
+  const line = `global_getvar ${BATCH_PROBE_VARIABLE}`;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 200)) {
+    onApi?.(line);
+    const answer = await connection.request(`api ${line}`);
+    if ((answer.body?.toString('latin1') ?? '').trim() === token) return true;
+    if (Date.now() + wait > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /** Sampled commands' start times; a WeakMap, so a dropped command leaves nothing behind. */
@@ -249,10 +382,15 @@ interface ReplyStamps {
 /** One connection with its queue and its in-flight window. */
 class SendeventConnection {
   readonly connection: EslConnection;
-  readonly counters = { offered: 0, written: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedRefused: 0, requeued: 0, abandoned: 0 };
+  readonly counters = {
+    offered: 0, written: 0, delivered: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedRefused: 0, requeued: 0, abandoned: 0,
+    batches: 0, batchedEvents: 0, notBatchable: 0,
+  };
   private readonly queue: IngressQueue;
-  /** Written, reply not yet received, oldest first. */
-  private inFlight = new Fifo<QueuedCommand>();
+  /** Written, reply not yet received, oldest first: single sendevents or batches. */
+  private inFlight = new Fifo<InFlightUnit>();
+  /** Events in `inFlight` (a batch counts its events). */
+  private inFlightEvents = 0;
   private readonly logger: EslLogger;
   readonly label: string;
   /** The first unanswered command at the last reply timeout, and at how many timeouts in a row it was. */
@@ -264,6 +402,11 @@ class SendeventConnection {
   private droppedSeen = 0;
   private errSinceWarn = 0;
   private readonly onReply = (reply: EslReply | null): void => this.handleReply(reply);
+  /** This connection found the FreeSWITCH hook at its last setup: queued events go out in batches. */
+  private batching = false;
+  /** Batching: the queue waited batchMs (or is full enough); write what is there. */
+  private flushDue = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly index: number,
@@ -275,8 +418,16 @@ class SendeventConnection {
     this.label = `injector#${index}`;
     this.warnLimit = new RateLimit(settings.warnIntervalMs);
     this.queue = new IngressQueue({ maxCount: settings.maxQueuedEvents, maxBytes: settings.maxQueuedBytes, maxAgeMs: settings.maxQueueAgeMs }, settings.clock);
+    const probe = settings.probe;
     this.connection = new EslConnection(endpoint, {
       label: this.label,
+      ...(probe === null
+        ? {}
+        : {
+            setup: async (connection: EslConnection) => {
+              this.batching = await probe(connection);
+            },
+          }),
       onReady: () => this.pump(),
       onDown: (_reason, stalled) => this.requeueInFlight(stalled),
       onFatal,
@@ -292,7 +443,7 @@ class SendeventConnection {
   }
 
   get inFlightOrQueued(): number {
-    return this.queue.length + this.inFlight.length;
+    return this.queue.length + this.inFlightEvents;
   }
 
   enqueue(command: Buffer, key: string | null, urgent: boolean, expiresS: number | null): void {
@@ -312,8 +463,7 @@ class SendeventConnection {
       connected: this.connection.ready,
       queued: this.queue.length,
       queuedBytes: this.queue.bytes,
-      inFlight: this.inFlight.length,
-      delivered: this.counters.repliesOk,
+      inFlight: this.inFlightEvents,
       ...this.counters,
       ...this.queue.counters,
       repliesUnknown: this.counters.repliesUnknown + this.connection.unexpectedReplies,
@@ -323,42 +473,124 @@ class SendeventConnection {
     };
   }
 
-  /** Writes queued commands while the window has room. */
+  /** Writes queued commands while the window has room: one by one, or in batches when the hook is there. */
   private pump(): void {
-    if (!this.connection.ready) return;
-    const room = this.settings.maxInFlight - this.inFlight.length;
-    if (room <= 0 || this.queue.length === 0) return;
-    const batch: Buffer[] = [];
-    for (const entry of this.queue.takeUpTo(room)) {
-      batch.push(entry.command);
-      this.inFlight.push(entry);
+    if (!this.connection.ready || this.queue.length === 0) return;
+    if (this.batching) {
+      this.pumpBatches();
+      return;
     }
-    if (batch.length === 0) return; // the rest had expired or grown too old
-    this.connection.writeCommands(batch, this.onReply);
-    this.counters.written += batch.length;
+    const room = this.settings.maxInFlight - this.inFlight.length;
+    if (room <= 0) return;
+    const out: Buffer[] = [];
+    for (const entry of this.queue.takeUpTo(room)) {
+      out.push(entry.command);
+      this.pushInFlight({ commands: [entry], batch: false });
+    }
+    if (out.length === 0) return; // the rest had expired or grown too old
+    this.connection.writeCommands(out, this.onReply);
+    this.counters.written += out.length;
+  }
+
+  /**
+   * Batching: a batch goes out once the oldest queued event waited batchMs or a full batch is
+   * queued, while fewer than MAX_BATCHES_IN_FLIGHT are unanswered. Events stay in queue order;
+   * one a batch cannot reproduce goes out alone at its place.
+   */
+  private pumpBatches(): void {
+    const { batchMaxEvents } = this.settings;
+    const room = Math.min(this.settings.maxInFlight, MAX_BATCHES_IN_FLIGHT);
+    const out: Buffer[] = [];
+    while (this.inFlight.length + out.length < room && this.queue.length > 0) {
+      if (!this.flushDue && this.queue.length < batchMaxEvents) break;
+      const commands: QueuedCommand[] = [];
+      const records: BatchRecord[] = [];
+      let bytes = 0;
+      while (records.length < batchMaxEvents) {
+        const next = this.queue.peek(); // undefined: what was left had expired or grown too old
+        if (next === undefined) break;
+        const parsed = parseSendeventForBatch(next.command, randomUUID());
+        if (!parsed.ok) {
+          if (records.length > 0) break; // goes out alone after this batch
+          this.queue.shift();
+          this.counters.notBatchable++;
+          this.warn('not-batchable', { reason: parsed.reason, command: describeCommand(next.command) }, 'sent one sendevent alone: a batch cannot reproduce it');
+          commands.push(next);
+          break;
+        }
+        if (records.length > 0 && bytes + parsed.record.encodedBytes > MAX_BATCH_BODY_BYTES) break;
+        this.queue.shift();
+        commands.push(next);
+        records.push(parsed.record);
+        bytes += parsed.record.encodedBytes;
+      }
+      if (commands.length === 0) break;
+      if (records.length === 0) {
+        out.push(commands[0]!.command);
+        this.pushInFlight({ commands, batch: false });
+        this.counters.written++;
+        continue;
+      }
+      out.push(batchCommand(encodeBatchBody(records)));
+      this.pushInFlight({ commands, batch: true });
+      this.counters.written += commands.length;
+      this.counters.batches++;
+      this.counters.batchedEvents += commands.length;
+    }
+    if (out.length > 0) this.connection.writeCommands(out, this.onReply);
+    if (this.queue.length === 0) this.flushDue = false;
+    else if (!this.flushDue) this.armFlush();
+  }
+
+  private armFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    const fire = (): void => {
+      this.flushTimer = undefined;
+      this.flushDue = true;
+      this.pump();
+    };
+    if (this.settings.batchMs === 0) {
+      this.flushTimer = setTimeout(fire, 0);
+    } else this.flushTimer = setTimeout(fire, this.settings.batchMs);
+    this.flushTimer.unref?.();
+  }
+
+  private pushInFlight(unit: InFlightUnit): void {
+    this.inFlight.push(unit);
+    this.inFlightEvents += unit.commands.length;
+  }
+
+  private shiftInFlight(): InFlightUnit | undefined {
+    const unit = this.inFlight.shift();
+    if (unit !== undefined) this.inFlightEvents -= unit.commands.length;
+    return unit;
   }
 
   private handleReply(reply: EslReply | null): void {
     if (reply === null) return; // connection lost: onDown puts the in-flight commands back
-    const answered = this.inFlight.shift();
-    if (answered !== undefined && answered.command === this.suspect) {
+    const answered = this.shiftInFlight();
+    if (answered !== undefined && answered.commands[0]?.command === this.suspect) {
       this.suspect = null;
       this.suspectStalls = 0;
     }
     const text = reply.replyText ?? (reply.body?.toString('utf8').trim() || '');
     if (text.startsWith('+OK')) {
       this.counters.repliesOk++;
+      this.counters.delivered += answered?.commands.length ?? 0;
       const stamps = this.settings.stamps;
-      const at = stamps === null || answered === undefined ? undefined : stamps.at.get(answered.command);
-      if (at !== undefined) {
-        stamps!.at.delete(answered!.command);
-        stamps!.observe((performance.now() - at) / 1000);
+      if (stamps !== null && answered !== undefined) {
+        for (const { command } of answered.commands) {
+          const at = stamps.at.get(command);
+          if (at === undefined) continue;
+          stamps.at.delete(command);
+          stamps.observe((performance.now() - at) / 1000);
+        }
       }
     } else {
       if (text.startsWith('-ERR')) this.counters.repliesErr++;
       else this.counters.repliesUnknown++;
       this.errSinceWarn++;
-      if (this.warn('reply', { reply: text.slice(0, 200), notOkSinceLastWarning: this.errSinceWarn }, 'FreeSWITCH did not accept a sendevent')) {
+      if (this.warn('reply', { reply: text.slice(0, 200), events: answered?.commands.length ?? 0, notOkSinceLastWarning: this.errSinceWarn }, 'FreeSWITCH did not accept a sendevent')) {
         this.errSinceWarn = 0;
       }
     }
@@ -370,27 +602,34 @@ class SendeventConnection {
     if (this.inFlight.length === 0) return;
     if (stalled) this.judgeSuspect();
     if (this.inFlight.length === 0) return;
-    this.counters.requeued += this.inFlight.length;
-    this.queue.prependFront([...this.inFlight]);
-    this.inFlight = new Fifo<QueuedCommand>();
+    const back: QueuedCommand[] = [];
+    for (const unit of this.inFlight) back.push(...unit.commands);
+    this.counters.requeued += back.length;
+    this.queue.prependFront(back);
+    this.inFlight = new Fifo<InFlightUnit>();
+    this.inFlightEvents = 0;
     this.noteDropped();
   }
 
   /** The first unanswered command at a reply timeout is the likeliest cause; drop it if it keeps being that. */
   private judgeSuspect(): void {
-    const first = this.inFlight.peek();
-    if (first?.command === this.suspect) this.suspectStalls++;
+    const unit = this.inFlight.peek()!;
+    const first = unit.commands[0]!.command;
+    if (first === this.suspect) this.suspectStalls++;
     else {
-      this.suspect = first?.command ?? null;
+      this.suspect = first;
       this.suspectStalls = 1;
     }
     if (this.suspectStalls < MAX_SUSPECT_STALLS) return;
-    this.inFlight.shift();
+    // Only the first event goes: the rest of a batch is put back like any unanswered command.
+    unit.commands.shift();
+    this.inFlightEvents--;
+    if (unit.commands.length === 0) this.inFlight.shift();
     this.counters.abandoned++;
     this.suspect = null;
     this.suspectStalls = 0;
     this.logger.warn(
-      { esl: this.label, command: describeCommand(first!.command), abandonedTotal: this.counters.abandoned },
+      { esl: this.label, command: describeCommand(first), abandonedTotal: this.counters.abandoned },
       `dropped a sendevent that was the first one FreeSWITCH left unanswered ${MAX_SUSPECT_STALLS} times in a row: it may be what stops FreeSWITCH from answering`,
     );
   }
@@ -402,9 +641,11 @@ class SendeventConnection {
     this.droppedSeen = this.queue.counters.droppedOldest;
     this.droppedSinceWarn += dropped;
     const cause = this.connection.ready
-      ? `FreeSWITCH is not keeping up: ${this.inFlight.length} sendevents await its replies. It reads each command's headers one byte ` +
-        'at a time (~1 µs of its CPU per byte, one core per connection); fire fewer events (ingress-bindings), keep lean-sendevent on, ' +
-        'and use as many injectors as FreeSWITCH has cores'
+      ? `FreeSWITCH is not keeping up: ${this.inFlightEvents} sendevents await its replies. ` +
+        (this.batching
+          ? 'They go in batches already; fire fewer events (ingress-bindings)'
+          : 'It reads each command\'s headers one byte at a time (~1 µs of its CPU per byte, one core per connection); install the batch fan-out hook (inject-batch), ' +
+            'fire fewer events (ingress-bindings), keep lean-sendevent on, and use as many injectors as FreeSWITCH has cores')
       : `FreeSWITCH event socket is not connected${this.connection.lastFailure ? ` (${this.connection.lastFailure})` : ''}`;
     if (
       this.warn(
@@ -422,6 +663,12 @@ class SendeventConnection {
     if (!this.warnLimit.allow(kind)) return false;
     this.logger.warn({ esl: this.label, ...fields }, message);
     return true;
+  }
+
+  /** Stops the batch timer (the injector is closing). */
+  stopTimers(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
   }
 }
 

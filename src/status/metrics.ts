@@ -11,7 +11,12 @@ import type { Counters } from './counters.js';
 export interface MetricsSnapshot {
   counters: Counters;
   pool: { egressQueued: number; ingressQueued: number };
-  injector: { queued: number; inFlight: number; connections: number; connected: number; repliesOk: number; repliesErr: number; reconnects: number; offered: number; notDelivered: InjectorNotDelivered };
+  injector: {
+    queued: number; inFlight: number; connections: number; connected: number; repliesOk: number; repliesErr: number; reconnects: number;
+    offered: number; notDelivered: InjectorNotDelivered;
+    /** Batched injection: batch commands written, events they carried, events sent alone while batching, and the hook's state. */
+    batches: number; batchedEvents: number; notBatchable: number; fanOut: 'off' | 'unknown' | 'present' | 'absent';
+  };
   events: { connected: boolean; reconnects: number };
   peers: { up: number; known: number };
   nats: { connected: boolean; reconnects: number } | null;
@@ -101,6 +106,11 @@ export class BridgeMetrics {
         [{ reason: 'abandoned' }, n.abandoned],
       ];
     });
+    total('fsem_injector_batches_total', 'Batch commands written (many received events in one command body; inject-batch).', [], (s) => [[{}, s.injector.batches]]);
+    total('fsem_injector_batched_events_total', 'Received events written inside batch commands (divide by fsem_injector_batches_total for events per batch).', [], (s) => [
+      [{}, s.injector.batchedEvents],
+    ]);
+    total('fsem_injector_not_batchable_total', 'Events sent as a single sendevent while batching was on (a batch cannot reproduce them).', [], (s) => [[{}, s.injector.notBatchable]]);
     total('fsem_esl_reconnects_total', 'Event-socket reconnects, by connection.', ['connection'], (s) => [
       [{ connection: 'events' }, s.events.reconnects],
       [{ connection: 'injector' }, s.injector.reconnects],
@@ -131,6 +141,9 @@ export class BridgeMetrics {
     gauge('fsem_injector_connections', 'sendevent connections, by state.', ['state'], (s) => [
       [{ state: 'connected' }, s.injector.connected],
       [{ state: 'configured' }, s.injector.connections],
+    ]);
+    gauge('fsem_injector_fan_out', "1 for the state of FreeSWITCH's batch fan-out hook as the injector found it.", ['state'], (s) => [
+      [{ state: s.injector.fanOut }, 1],
     ]);
     gauge('fsem_esl_events_connected', '1 while the event subscription is connected.', [], (s) => [[{}, s.events.connected ? 1 : 0]]);
     gauge('fsem_nats_connected', '1 while the NATS transport is connected.', [], (s) => (s.nats === null ? [] : [[{}, s.nats.connected ? 1 : 0]]));

@@ -83,6 +83,10 @@ export interface InjectorStatsView extends InjectorNotDelivered {
   repliesErr: number;
   reconnects: number;
   offered: number;
+  batches: number;
+  batchedEvents: number;
+  notBatchable: number;
+  fanOut: 'off' | 'unknown' | 'present' | 'absent';
   perConnection: readonly { connected: boolean }[];
 }
 
@@ -111,6 +115,10 @@ export function metricsSnapshotOf(x: MetricsInput): MetricsSnapshot {
       reconnects: inj.reconnects,
       offered: inj.offered,
       notDelivered: { superseded: inj.superseded, expired: inj.expired, droppedOldest: inj.droppedOldest, droppedTooOld: inj.droppedTooOld, droppedRefused: inj.droppedRefused, abandoned: inj.abandoned },
+      batches: inj.batches,
+      batchedEvents: inj.batchedEvents,
+      notBatchable: inj.notBatchable,
+      fanOut: inj.fanOut,
     },
     events: { connected: x.events.connected, reconnects: x.events.reconnects },
     peers: { up: x.peers.filter((p) => p.up).length, known: x.peers.length },

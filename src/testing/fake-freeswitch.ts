@@ -28,6 +28,7 @@ import {
   CALLED_FROM, deliveryHeaders, eventJson, heartbeatHeaders, statusText, type CallingSite, type SwitchIdentity,
 } from './fs-event-stamp.js';
 import { buildPumpBlock, pumpToSocket, type PumpBlock } from './event-pump.js';
+import { BATCH_PROBE_VARIABLE, BATCH_SUBCLASS, decodeBatchBody } from '../esl/batch-command.js';
 import { commandCostUs, CpuScheduler, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
 
 export interface FakeFreeSwitchOptions {
@@ -58,6 +59,12 @@ export interface FakeFreeSwitchOptions {
   costModel?: CostModelOptions | true;
   /** Modules `api module_exists <name>` answers `true` for (default: none of the multicast ones; see `loadedModules`). */
   loadedModules?: readonly string[];
+  /**
+   * Run the bridge's batch fan-out like the mod_lua hook conf/freeswitch/scripts/fs_event_multicast_batch.lua
+   * (lua.conf.xml hook on CUSTOM fs_event_multicast::batch): each event of a batch is fired as its
+   * sendevent would be. Also makes `module_exists mod_lua` true. Default false (no hook).
+   */
+  batchFanOut?: boolean;
 }
 
 /**
@@ -152,6 +159,12 @@ export class FakeFreeSwitch extends EventEmitter {
   stalledCommands = 0;
   /** What `api module_exists NAME` answers `true` for; tests may change it at any time. */
   readonly loadedModules: Set<string>;
+  /** Whether the batch fan-out hook is installed (see FakeFreeSwitchOptions.batchFanOut); tests may change it. */
+  batchFanOut: boolean;
+  /** Global variables set at run time (the fan-out's probe answer). */
+  readonly globals = new Map<string, string>();
+  /** Batches fanned out, events they fired, and batches refused as malformed. */
+  readonly batchStats = { batches: 0, events: 0, refused: 0 };
 
   static async start(opts: FakeFreeSwitchOptions = {}): Promise<FakeFreeSwitch> {
     const fs = new FakeFreeSwitch(opts);
@@ -169,7 +182,8 @@ export class FakeFreeSwitch extends EventEmitter {
     this.maxQueuedEvents = opts.maxQueuedEvents ?? DEFAULTS.maxQueuedEvents;
     this.keepSendevents = opts.keepSendevents ?? Number.POSITIVE_INFINITY;
     this.apiEvents = opts.apiEvents ?? true;
-    this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia']);
+    this.batchFanOut = opts.batchFanOut ?? false;
+    this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia', ...(this.batchFanOut ? ['mod_lua'] : [])]);
     this.cpu = opts.costModel === undefined ? null : new CpuScheduler(resolveCostModel(opts.costModel), (_lane, job) => this.runCommand(job.conn, job.cmd));
     this.identity = {
       coreUuid: opts.coreUuid ?? randomUUID(),
@@ -451,21 +465,50 @@ export class FakeFreeSwitch extends EventEmitter {
     } else conn.write(commandReply(`+OK ${uuid}`));
     this.emit('sendevent', received);
 
-    // The event as FreeSWITCH builds it: Command, the given headers (raw, "" dropped), Event-UUID;
-    // a CUSTOM subclass moves to the top in the copy listeners get; then the delivery stamp.
+    // The event as FreeSWITCH builds it: Command, the given headers (raw), Event-UUID.
     const known = eventName === '' ? null : eventTypeFromName(eventName);
     const type = known === null || known === 'ALL' ? 'CLONE' : known; // unknown names keep the reader's CLONE type
-    let headers: Header[] = [['Command', cmd.line]];
-    for (const h of cmd.headers) if (h[1] !== '') headers.push(h);
-    headers.push(['Event-UUID', uuid]);
+    const pairs: Header[] = [['Command', cmd.line], ...cmd.headers, ['Event-UUID', uuid]];
+    // read_packet copies the body with "%s": it ends at its first NUL.
+    const nul = cmd.body === null ? -1 : cmd.body.indexOf(0);
+    const body = cmd.body === null ? null : (nul < 0 ? cmd.body : cmd.body.subarray(0, nul)).toString('utf8');
+    const subclass = this.fireBuilt(type, pairs, body, CALLED_FROM.sendevent);
+    if (type === 'CUSTOM' && subclass === BATCH_SUBCLASS && this.batchFanOut) this.fanOutBatch(cmd.body);
+  }
+
+  /**
+   * Fires an event built from (name, value) pairs in the order FreeSWITCH added them ("" values
+   * dropped); a CUSTOM subclass moves to the top in the copy listeners get; then the delivery
+   * stamp. Returns the subclass.
+   */
+  private fireBuilt(type: string, pairs: readonly Header[], body: string | null, at: CallingSite): string | null {
+    let headers: Header[] = pairs.filter((h) => h[1] !== '');
     let subclass: string | null = null;
     if (type === 'CUSTOM') {
       subclass = headerOf(headers, 'Event-Subclass') ?? null;
       if (subclass !== null) headers = [['Event-Subclass', subclass], ...headers.filter(([n]) => n.toLowerCase() !== 'event-subclass')];
     }
-    headers.push(...this.stamp(type, CALLED_FROM.sendevent));
-    const data: EventData = { headers, body: cmd.body === null ? null : cmd.body.toString('utf8') };
-    this.dispatch({ type, subclass, data, text: null });
+    headers.push(...this.stamp(type, at));
+    this.dispatch({ type, subclass, data: { headers, body }, text: null });
+    return subclass;
+  }
+
+  /** The hook's work (fs_event_multicast_batch.lua): all events of a well-formed batch, in order, or none. */
+  private fanOutBatch(body: Buffer | null): void {
+    if (body === null) return;
+    const nul = body.indexOf(0);
+    const decoded = decodeBatchBody(nul < 0 ? body : body.subarray(0, nul)); // FreeSWITCH keeps the body as a C string
+    if (!decoded.ok) {
+      this.batchStats.refused++;
+      return;
+    }
+    this.batchStats.batches++;
+    for (const ev of decoded.events) {
+      this.batchStats.events++;
+      const pairs: Header[] = ev.pairs.map(([n, v]) => [n.toString('utf8'), v.toString('utf8')]);
+      this.fireBuilt('CUSTOM', pairs, ev.body === null ? null : ev.body.toString('utf8'), CALLED_FROM.batchHook);
+    }
+    if (decoded.probeToken !== null) this.globals.set(BATCH_PROBE_VARIABLE, decoded.probeToken);
   }
 
   private api(conn: Listener, rest: string, jobUuid: string | null): void {
@@ -504,7 +547,7 @@ export class FakeFreeSwitch extends EventEmitter {
           local_ip_v6: this.identity.ipv6,
           core_uuid: this.identity.coreUuid,
         };
-        return { known: true, output: arg !== null ? (globals[arg] ?? '') : '' };
+        return { known: true, output: arg !== null ? (globals[arg] ?? this.globals.get(arg) ?? '') : '' };
       }
       case 'echo':
         return { known: true, output: arg ?? '' };

@@ -116,6 +116,8 @@ export const CALLED_FROM = {
   backgroundJob: { file: 'mod_event_socket.c', func: 'api_exec', line: 1580 },
   api: { file: 'switch_loadable_module.c', func: 'switch_api_execute', line: 3140 },
   fire: { file: 'fake_freeswitch.c', func: 'fire', line: 1 },
+  /** mod_lua's Event:fire() (switch_cpp.cpp), as the batch fan-out hook fires. */
+  batchHook: { file: 'switch_cpp.cpp', func: 'fire', line: 407 },
 } as const satisfies Record<string, CallingSite>;
 
 /** Serialized events as cJSON would print them unformatted (switch_event_serialize_json): duplicate names kept. */

@@ -157,6 +157,9 @@ test("bindings ALL: the API events FreeSWITCH raises for the bridge's own api co
   // Each bridge asks its FreeSWITCH for local_ip_v4, local_ip_v6 and module_exists mod_event_multicast on connect: three API events each.
   await waitFor('A to hold back the echoes of its own api commands', () => a.counters.egress.ownCommand >= 3, 5_000, () => a.counters.egress);
   await waitFor('B likewise', () => b.counters.egress.ownCommand >= 3, 5_000, () => b.counters.egress);
+  // Their injectors look for the batch fan-out hook too (`module_exists mod_lua`): wait until they know.
+  const fanOut = (side: BridgeSide) => (side.br.statusJson() as { esl: { injector: { fanOut: string } } }).esl.injector.fanOut;
+  await waitFor('both injectors to know there is no fan-out hook', () => fanOut(a) === 'absent' && fanOut(b) === 'absent', 5_000);
   a.fs.fire({ name: 'API', headers: [['API-Command', 'status']] });
   a.fs.fire({ name: 'API', headers: [['API-Command', 'global_getvar'], ['API-Command-Argument', 'local_ip_v4']] });
   a.fireMarker('after-api');
@@ -167,10 +170,11 @@ test("bindings ALL: the API events FreeSWITCH raises for the bridge's own api co
   // The user's two commands cross (the same text as a probe's, once the probe's echo was claimed, too); no probe does.
   assert.deepEqual(apiCommands(b), ['status', 'global_getvar local_ip_v4']);
   assert.deepEqual(apiCommands(a), []);
-  assert.equal(a.counters.egress.ownCommand, 3);
-  assert.equal(b.counters.egress.ownCommand, 3);
+  // Three probes of the event connection, and the injector's module_exists mod_lua when the event connection was up to see its echo.
+  assert.ok([3, 4].includes(a.counters.egress.ownCommand), String(a.counters.egress.ownCommand));
+  assert.ok([3, 4].includes(b.counters.egress.ownCommand), String(b.counters.egress.ownCommand));
   const own = (a.br.statusJson() as { ownApiCommands: { claimed: number; pending: number; refused: number } }).ownApiCommands;
-  assert.deepEqual([own.claimed, own.pending, own.refused], [3, 0, 0], 'every echo claimed, none left waiting');
+  assert.deepEqual([own.claimed, own.pending, own.refused], [a.counters.egress.ownCommand, 0, 0], 'every echo claimed, none left waiting');
 });
 
 test('own packets: A sending to its own address too does not re-fire its own events (counted own-packet)', { timeout: 20_000 }, async (t) => {

@@ -1,0 +1,322 @@
+/**
+ * Real FreeSWITCH (the rig's fs-b): FreeSWITCH CPU per replicated registration, one sendevent per
+ * event against batched injection (the mod_lua fan-out hook), and the sustained rate with batches.
+ *
+ *   FS_RIG=/root/fs-rig node dist/bench/realfs/batch-cpu.js [--count 2500] [--rate 250] [--reps 2]
+ *       [--sustain 1000,2000] [--seconds 10] [--module-count 1000] [--module-rate 80]
+ *       [--out bench/results/realfs/batch-cpu.json]
+ *
+ * Take the rig lock first (../shared/rig/README.md); the script starts fs-b with the hook
+ * installed (its lua.conf.xml written, put back at the end) and stops it at the end.
+ *
+ * Each event is a realistic `sofia::register` (testkit's ~1.2 KB shape) for a different phone,
+ * framed and PSK-encrypted as a peer sends it, decoded and turned into the bridge's (lean)
+ * sendevent by the bridge's own ingress code, then fired by the bridge's injector (2 connections)
+ * in the mode under test. Baseline `c-module`: the same registrations fired on fs-a, whose
+ * mod_event_multicast sends them (PSK) to fs-b's, which fires them (both started with the module,
+ * bindings CUSTOM sofia::register only). An event-socket listener on fs-b subscribed to CUSTOM multicast::event
+ * counts what FreeSWITCH fired (and when: latency from the send). FreeSWITCH's CPU is utime+stime
+ * of its process (/proc/<pid>/stat) from before the first send until the process is idle again
+ * after the last event (sofia's registration SQL included), minus its idle rate; divided by
+ * events delivered. CPU time, not rates, because the 2-core machine is shared.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EslConnection } from '../../src/esl/connection.js';
+import { SendeventInjector } from '../../src/esl/injector.js';
+import { resolveEndpoint, type EslLogger } from '../../src/esl/options.js';
+import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
+import { buildSendevent, decodeDatagram } from '../../src/wire/ingress.js';
+import { PskCipher } from '../../src/wire/psk-cipher.js';
+import { urlDecode } from '../../src/wire/url.js';
+import { eventShapes } from '../../testkit/event-shapes.js';
+
+const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+const SCRIPT = join(REPO, 'conf/freeswitch/scripts/fs_event_multicast_batch.lua');
+const ESL_PORT_A = 8021;
+const ESL_PORT_B = 8022;
+const PSK = 'ClueCon';
+const CLK_TCK = 100;
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const rigDir = process.env['FS_RIG'];
+if (rigDir === undefined || rigDir === '') {
+  console.error('set FS_RIG to the rig folder (e.g. /root/fs-rig) and take the rig lock first');
+  process.exit(2);
+}
+const COUNT = Number(option('count', '2500'));
+const RATE = Number(option('rate', '250'));
+const REPS = Number(option('reps', '2'));
+const SUSTAIN = option('sustain', '1000,2000').split(',').filter(Boolean).map(Number);
+const SECONDS = Number(option('seconds', '10'));
+/** The C module baseline: it loses events above ~100/s (issue 14), so a lower rate. 0 = skip. */
+const MODULE_COUNT = Number(option('module-count', '1000'));
+const MODULE_RATE = Number(option('module-rate', '80'));
+const OUT = resolve(option('out', join(REPO, 'bench/results/realfs/batch-cpu.json')));
+if (![COUNT, RATE, REPS, SECONDS, ...SUSTAIN].every((n) => Number.isInteger(n) && n > 0 && n <= 100_000)) throw new RangeError('counts and rates must be 1..100000');
+
+const quiet: EslLogger = { debug() {}, info() {}, warn: (f, m) => console.error('warn', m, JSON.stringify(f)), error: (f, m) => console.error('error', m, JSON.stringify(f)) };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((res, rej) => execFile(file, args, { timeout: timeoutMs }, (e, out, err) => (e ? rej(new Error(`${file}: ${e.message}\n${out}${err}`)) : res(out))));
+}
+
+function fsPid(): number {
+  return Number(readFileSync(join(rigDir!, 'fs-b/run/freeswitch.pid'), 'utf8').trim());
+}
+
+/** utime+stime of the process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** Waits until the process used < 1 tick per 500 ms twice in a row (its queues drained); at most maxMs. */
+async function settle(pid: number, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let calm = 0;
+  let last = cpuMs(pid);
+  while (calm < 2 && Date.now() < deadline) {
+    await sleep(500);
+    const now = cpuMs(pid);
+    calm = now - last <= 1000 / CLK_TCK ? calm + 1 : 0;
+    last = now;
+  }
+}
+
+/** The bridge's (lean) sendevent for a registration of a different phone each, via PSK datagram and ingress. */
+function registrationCommands(firstId: number, count: number): Buffer[] {
+  const shape = eventShapes().find((s) => s.text.includes('sofia%3A%3Aregister') || s.text.includes('sofia::register'));
+  if (shape === undefined) throw new Error('no sofia::register shape');
+  const user = /\nusername: ([^\n]*)/.exec(shape.text.toString('latin1'))![1]!;
+  const cipher = new PskCipher(PSK);
+  const senderLine = multicastSenderLine('fs-a');
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const phone = `p${firstId + i}`;
+    const text = Buffer.from(shape.text.toString('latin1').split(user).join(phone), 'latin1');
+    const decoded = decodeDatagram(frameDatagram(text, { senderLine, cipher }), { cipher });
+    if (!decoded.ok) throw new Error(`own datagram did not decode: ${decoded.reason}`);
+    out.push(buildSendevent(decoded.value.scan, true));
+  }
+  return out;
+}
+
+/**
+ * For the C module baseline: the same registration fired on fs-a (sendevent CUSTOM sofia::register
+ * with the shape's own headers), which fs-a's mod_event_multicast sends to fs-b, whose module fires it.
+ */
+function moduleSourceCommands(firstId: number, count: number): Buffer[] {
+  const shape = eventShapes().find((s) => s.text.includes('sofia%3A%3Aregister') || s.text.includes('sofia::register'))!;
+  const text = shape.text.toString('latin1');
+  const user = /\nusername: ([^\n]*)/.exec(text)![1]!;
+  const stamped = new Set(['event-name', 'event-subclass', 'core-uuid', 'freeswitch-hostname', 'freeswitch-switchname', 'freeswitch-ipv4', 'freeswitch-ipv6',
+    'event-date-local', 'event-date-gmt', 'event-date-timestamp', 'event-calling-file', 'event-calling-function', 'event-calling-line-number', 'event-sequence', 'multicast-sender']);
+  const lines: string[] = [];
+  for (const line of text.slice(0, text.indexOf('\n\n')).split('\n')) {
+    const c = line.indexOf(': ');
+    if (c < 0 || stamped.has(line.slice(0, c).toLowerCase())) continue;
+    const value = urlDecode(line.slice(c + 2));
+    if (/[\x00-\x1f]/.test(value)) continue;
+    lines.push(`${line.slice(0, c)}: ${value}`);
+  }
+  const head = `sendevent CUSTOM\nEvent-Subclass: sofia::register\n${lines.join('\n')}\n\n`;
+  return Array.from({ length: count }, (_, i) => Buffer.from(head.split(user).join(`p${firstId + i}`), 'latin1'));
+}
+
+/** The listener: arrival time of each phone's multicast::event. */
+class Listener {
+  readonly seen = new Map<string, number>();
+  readonly connection: EslConnection;
+  constructor() {
+    this.connection = new EslConnection(resolveEndpoint({ host: '127.0.0.1', port: ESL_PORT_B, password: 'ClueCon', logger: quiet }, 'bench listener'), {
+      label: 'bench-listener',
+      setup: async (c) => void (await c.request('event plain CUSTOM multicast::event')),
+      onEvents: (texts) => {
+        const now = performance.now();
+        for (const t of texts) {
+          const m = /\nOrig-username: (p[0-9]+)/.exec(t.toString('latin1'));
+          if (m !== null && !this.seen.has(m[1]!)) this.seen.set(m[1]!, now);
+        }
+      },
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+  }
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+type Mode = 'sendevent' | 'batch' | 'c-module';
+
+interface RunResult {
+  mode: Mode;
+  offeredPerSec: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  sendSeconds: number;
+  /** From the first send until the last event was seen. */
+  deliverSeconds: number;
+  fsCpuMs: number;
+  fsIdleCpuMsInWindow: number;
+  fsCpuMsPerEvent: number | null;
+  latencyMs: { p50: number | null; p99: number | null; max: number | null };
+  injector: { batches: number; batchedEvents: number; eventsPerBatch: number | null; fanOut: string; droppedOldest: number; requeued: number };
+}
+
+async function measure(listener: Listener, pid: number, idleMsPerSec: number, mode: Mode, firstId: number, count: number, rate: number): Promise<RunResult> {
+  const commands = mode === 'c-module' ? moduleSourceCommands(firstId, count) : registrationCommands(firstId, count);
+  // c-module: the events are fired on fs-a; fs-b's own module receives them (no ESL command reaches fs-b).
+  const port = mode === 'c-module' ? ESL_PORT_A : ESL_PORT_B;
+  const injector = new SendeventInjector({ host: '127.0.0.1', port, password: 'ClueCon', logger: quiet, connections: 2, batch: mode === 'batch' ? 'yes' : 'no', batchMs: 5 });
+  injector.start();
+  const readyBy = Date.now() + 10_000;
+  while (!(injector.stats().connected && injector.fanOutState === (mode === 'batch' ? 'present' : 'off'))) {
+    if (Date.now() > readyBy) throw new Error(`injector not ready (${mode}, fan-out ${injector.fanOutState})`);
+    await sleep(20);
+  }
+  await settle(pid, 10_000);
+  const sentAt = new Map<string, number>();
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  const wall0 = Date.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const id = `p${firstId + sent}`;
+      sentAt.set(id, performance.now());
+      injector.send(id, commands[sent]!);
+    }
+    await sleep(1);
+  }
+  const sendSeconds = (performance.now() - t0) / 1000;
+  const waitUntil = Date.now() + (mode === 'c-module' ? 10_000 : 30_000) + (count / rate) * 1000;
+  const mine = (): number => {
+    let n = 0;
+    for (const id of sentAt.keys()) if (listener.seen.has(id)) n++;
+    return n;
+  };
+  while (mine() < count && Date.now() < waitUntil) await sleep(50);
+  let lastSeen = t0;
+  const latencies: number[] = [];
+  for (const [id, at] of sentAt) {
+    const seen = listener.seen.get(id);
+    if (seen === undefined) continue;
+    latencies.push(seen - at);
+    lastSeen = Math.max(lastSeen, seen);
+  }
+  await settle(pid, 20_000);
+  const cpu1 = cpuMs(pid);
+  const windowSec = (Date.now() - wall0) / 1000;
+  const s = injector.stats();
+  await injector.close(0);
+  latencies.sort((a, b) => a - b);
+  const delivered = latencies.length;
+  const idle = idleMsPerSec * windowSec;
+  const round = (n: number | null, d = 3): number | null => (n === null ? null : Number(n.toFixed(d)));
+  return {
+    mode,
+    offeredPerSec: rate,
+    sent: count,
+    delivered,
+    lost: count - delivered,
+    sendSeconds: round(sendSeconds)!,
+    deliverSeconds: round((lastSeen - t0) / 1000)!,
+    fsCpuMs: cpu1 - cpu0,
+    fsIdleCpuMsInWindow: round(idle, 1)!,
+    fsCpuMsPerEvent: delivered === 0 ? null : round((cpu1 - cpu0 - idle) / delivered),
+    latencyMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1), max: round(latencies.at(-1) ?? null, 1) },
+    injector: {
+      batches: s.batches,
+      batchedEvents: s.batchedEvents,
+      eventsPerBatch: s.batches === 0 ? null : round(s.batchedEvents / s.batches, 1),
+      fanOut: s.fanOut,
+      droppedOldest: s.droppedOldest,
+      requeued: s.requeued,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const luaConf = join(rigDir!, 'fs-b/conf/autoload_configs/lua.conf.xml');
+  const original = readFileSync(luaConf);
+  const restore = (): void => writeFileSync(luaConf, original);
+  process.on('SIGINT', () => {
+    restore();
+    process.exit(130);
+  });
+  writeFileSync(luaConf, `<configuration name="lua.conf" description="LUA Configuration">\n  <settings>\n    <hook event="CUSTOM" subclass="fs_event_multicast::batch" script="${SCRIPT}"/>\n  </settings>\n</configuration>\n`);
+  const runs: RunResult[] = [];
+  let registrations = '';
+  let idleMsPerSec = 0;
+  try {
+    // Both with the C module (bindings: only sofia::register) for the baseline; it is idle in the other modes.
+    const mc = ['--with-multicast', '--psk', PSK, '--openssl-legacy', '--mc-bindings', 'CUSTOM sofia::register'];
+    await run(join(rigDir!, 'start-b.sh'), [...mc, '--mc-address', '127.0.0.1', '--mc-source', '127.0.0.2'], 120_000);
+    restore(); // FreeSWITCH has read it: the rig's file is back as it was at once
+    const logFile = join(rigDir!, 'fs-b/log/freeswitch.log');
+    const logStart = statSync(logFile).size;
+    if (MODULE_COUNT > 0) await run(join(rigDir!, 'start-a.sh'), [...mc, '--mc-address', '127.0.0.2', '--mc-source', '127.0.0.1'], 120_000);
+    const pid = fsPid();
+    const listener = new Listener();
+    listener.connection.start();
+    while (!listener.connection.ready) await sleep(20);
+    await settle(pid, 10_000);
+    const i0 = cpuMs(pid);
+    await sleep(5000);
+    idleMsPerSec = (cpuMs(pid) - i0) / 5;
+    let nextId = 100_000;
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const mode of rep % 2 === 0 ? (['sendevent', 'batch'] as const) : (['batch', 'sendevent'] as const)) {
+        runs.push(await measure(listener, pid, idleMsPerSec, mode, nextId, COUNT, RATE));
+        nextId += COUNT;
+        console.error(JSON.stringify(runs.at(-1)));
+      }
+    }
+    for (let rep = 0; rep < (MODULE_COUNT > 0 ? REPS : 0); rep++) {
+      runs.push(await measure(listener, pid, idleMsPerSec, 'c-module', nextId, MODULE_COUNT, MODULE_RATE));
+      nextId += MODULE_COUNT;
+      console.error(JSON.stringify(runs.at(-1)));
+    }
+    for (const rate of SUSTAIN) {
+      runs.push(await measure(listener, pid, idleMsPerSec, 'batch', nextId, rate * SECONDS, rate));
+      nextId += rate * SECONDS;
+      console.error(JSON.stringify(runs.at(-1)));
+    }
+    // mod_sofia logs (at debug, the rig's level) each replicated registration it wrote to sip_registrations.
+    const log = readFileSync(logFile).subarray(logStart).toString('latin1');
+    registrations = `${(log.match(/Propagating registration for p[0-9]+@/g) ?? []).length} registrations propagated by mod_sofia (fs-b log)`;
+    await listener.connection.close();
+  } finally {
+    restore();
+    await run(join(rigDir!, 'stop-all.sh'), [], 120_000).catch((e: Error) => console.error(e.message));
+  }
+  const result = {
+    what: 'FreeSWITCH CPU per replicated sofia::register (each a different phone, PSK), one sendevent per event vs batched (mod_lua fan-out hook); fs-b of the rig',
+    date: new Date().toISOString(),
+    machine: '2 cores shared with other work: rates are noisy, CPU time per event is the figure',
+    settings: { moduleCount: MODULE_COUNT, moduleRate: MODULE_RATE, count: COUNT, rate: RATE, reps: REPS, sustain: SUSTAIN, seconds: SECONDS, injectors: 2, leanSendevent: true, batchMs: 5, batchMax: 256 },
+    fsIdleCpuMsPerSec: idleMsPerSec,
+    registrationsOnFsB: registrations,
+    registrationsExpected: REPS * 2 * COUNT + REPS * MODULE_COUNT + SUSTAIN.reduce((a, r) => a + r * SECONDS, 0),
+    runs,
+  };
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
+  console.log(OUT);
+}
+
+await main();
