@@ -1,5 +1,8 @@
 /** Small helpers shared by the ESL tests. */
+import type { EslFatalError } from '../../src/esl/connection.js';
+import { SendeventInjector, type SendeventInjectorOptions } from '../../src/esl/injector.js';
 import type { EslLogger } from '../../src/esl/options.js';
+import { FakeFreeSwitch, type FakeFreeSwitchOptions } from '../../src/testing/fake-freeswitch.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -43,4 +46,28 @@ export function rawHeader(text: Buffer | string, name: string): string | undefin
   const s = typeof text === 'string' ? text : text.toString('latin1');
   const m = new RegExp(`(?:^|\\n)${name}: ?([^\\n]*)`).exec(s);
   return m?.[1];
+}
+
+/** Reconnects within tens of ms, so a test of a dropped connection does not wait seconds. */
+export const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200 };
+
+/**
+ * A sendevent injector started against its own simulated FreeSWITCH (stopped after the test);
+ * with `connected`, resolves once every connection is up.
+ */
+export async function injectorOnSimulatedSwitch(
+  t: { after(fn: () => Promise<void>): void },
+  o: { fs?: FakeFreeSwitchOptions; injector?: Partial<SendeventInjectorOptions>; connected?: boolean } = {},
+) {
+  const fs = await FakeFreeSwitch.start({ switchname: 'fs-sim-b', ...o.fs });
+  const logger = captureLogger();
+  const fatals: EslFatalError[] = [];
+  const injector = new SendeventInjector({ host: fs.host, port: fs.port, password: 'ClueCon', logger, backoff: FAST_BACKOFF, onFatal: (err) => fatals.push(err), ...o.injector });
+  t.after(async () => {
+    await injector.close(100);
+    await fs.stop();
+  });
+  injector.start();
+  if (o.connected === true) await waitFor(() => injector.stats().connected, 'injector connected');
+  return { fs, injector, logger, fatals };
 }

@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeFreeSwitch, type ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
+import type { ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
 import type { CostModelOptions } from '../../src/testing/cost-model.js';
-import { SendeventInjector, type InjectorStats, type SendeventInjectorOptions } from '../../src/esl/injector.js';
-import { captureLogger, waitFor } from './helpers.js';
+import type { InjectorStats, SendeventInjectorOptions } from '../../src/esl/injector.js';
+import { injectorOnSimulatedSwitch, waitFor } from './helpers.js';
 
 function command(kind: string, user: string, seq: number): Buffer {
   return Buffer.from(`sendevent CUSTOM\nEvent-Subclass: multicast::event\nX-Kind: ${kind}\nX-User: ${user}\nX-Seq: ${seq}\n\n`, 'latin1');
@@ -18,14 +18,7 @@ function command(kind: string, user: string, seq: number): Buffer {
 const header = (ev: ReceivedSendevent, name: string): string | undefined => ev.headers.find(([k]) => k === name)?.[1];
 
 async function setup(t: { after(fn: () => Promise<void>): void }, o: { costModel?: CostModelOptions; injector?: Partial<SendeventInjectorOptions> } = {}) {
-  const fs = await FakeFreeSwitch.start({ switchname: 'fs-sim-b', ...(o.costModel ? { costModel: o.costModel } : {}) });
-  const injector = new SendeventInjector({ host: fs.host, port: fs.port, password: 'ClueCon', logger: captureLogger(), backoff: { initialDelayMs: 20, maxDelayMs: 200 }, ...o.injector });
-  t.after(async () => {
-    await injector.close(100);
-    await fs.stop();
-  });
-  injector.start();
-  await waitFor(() => injector.stats().connected, 'connected');
+  const { fs, injector } = await injectorOnSimulatedSwitch(t, { fs: o.costModel ? { costModel: o.costModel } : {}, injector: o.injector ?? {}, connected: true });
   return { fs, injector };
 }
 

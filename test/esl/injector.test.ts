@@ -1,11 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeFreeSwitch, type ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
+import type { ReceivedSendevent } from '../../src/testing/fake-freeswitch.js';
 import { SendeventInjector, type SendeventInjectorOptions } from '../../src/esl/injector.js';
-import type { EslFatalError } from '../../src/esl/connection.js';
-import { captureLogger, sleep, waitFor } from './helpers.js';
-
-const FAST_BACKOFF = { initialDelayMs: 20, maxDelayMs: 200 };
+import { injectorOnSimulatedSwitch, sleep, waitFor } from './helpers.js';
 
 function sendevent(sender: string, seq: number, body?: string): Buffer {
   const head = `sendevent CUSTOM\nEvent-Subclass: multicast::event\nOrig-Multicast-Sender: ${sender}\nX-Seq: ${seq}\n`;
@@ -18,25 +15,8 @@ function header(ev: ReceivedSendevent, name: string): string | undefined {
   return ev.headers.find(([k]) => k === name)?.[1];
 }
 
-async function setup(t: { after(fn: () => Promise<void>): void }, overrides: Partial<SendeventInjectorOptions> = {}) {
-  const fs = await FakeFreeSwitch.start({ switchname: 'fs-sim-b' });
-  const logger = captureLogger();
-  const fatals: EslFatalError[] = [];
-  const injector = new SendeventInjector({
-    host: fs.host,
-    port: fs.port,
-    password: 'ClueCon',
-    logger,
-    backoff: FAST_BACKOFF,
-    onFatal: (err) => fatals.push(err),
-    ...overrides,
-  });
-  t.after(async () => {
-    await injector.close(100);
-    await fs.stop();
-  });
-  injector.start();
-  return { fs, injector, logger, fatals };
+function setup(t: { after(fn: () => Promise<void>): void }, overrides: Partial<SendeventInjectorOptions> = {}) {
+  return injectorOnSimulatedSwitch(t, { injector: overrides });
 }
 
 /** Sender names that land on connection 0 and on connection 1. */
