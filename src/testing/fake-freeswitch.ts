@@ -513,6 +513,8 @@ export class FakeFreeSwitch extends EventEmitter {
         return { known: true, output: arg !== null && this.loadedModules.has(arg.trim()) ? 'true' : 'false' };
       case 'db':
         return { known: true, output: this.runDb(arg ?? '') };
+      case 'sofia':
+        return { known: true, output: sofiaApi(arg ?? '') };
       default:
         return { known: false, output: `-ERR ${command} Command not found!\n` };
     }
@@ -785,4 +787,21 @@ function validatePump(o: PumpOptions): void {
   if (o.ratePerSec !== undefined && !(o.ratePerSec > 0 && Number.isFinite(o.ratePerSec))) {
     throw new RangeError(`pump: "ratePerSec" must be a finite number > 0, or undefined for as fast as possible (got ${String(o.ratePerSec)})`);
   }
+}
+
+/**
+ * The two `sofia` commands the real-FreeSWITCH benchmark uses, for its tests against this
+ * simulator: `status profile NAME` (one profile, `internal`, RUNNING) and `profile NAME
+ * flush_inbound_reg [...]` (nothing is registered here; answered as mod_sofia does).
+ */
+function sofiaApi(arg: string): string {
+  const words = arg.trim().split(/\s+/);
+  if (words[0] === 'status' && words[1] === 'profile') {
+    return words[2] === 'internal' ? 'Name internal\nState RUNNING (0)\n' : 'Invalid Profile!\n';
+  }
+  if (words[0] === 'profile' && words[2] === 'flush_inbound_reg') {
+    if (words[1] !== 'internal') return 'Invalid Profile!\n';
+    return words.length > 3 ? '+OK flushing all registrations matching specified call_id\n' : '+OK flushing all registrations\n';
+  }
+  return '-USAGE: sofia status|profile ...\n';
 }
