@@ -30,6 +30,18 @@ export interface CostModelOptions {
   oversubscribedEfficiency?: number;
   /** A connection stops being read while this many commands wait (the kernel buffers fill; default 512). */
   maxWaitingCommands?: number;
+  /**
+   * CPU µs FreeSWITCH's event-dispatch thread (ONE thread: switch_event.c starts one and adds
+   * more only past 10,000 queued events) spends on every fired event: handing it to the bound
+   * handlers and listeners.
+   */
+  firedEventUs?: number;
+  /** On that thread, mod_sofia's handler of a replicated registration/unregistration (multicast::event, Orig sofia::register): SQL for sip_registrations. */
+  registerHandlerUs?: number;
+  /** ... of a replicated PRESENCE_IN (sofia's presence handler). */
+  presenceHandlerUs?: number;
+  /** ... of a replicated MESSAGE_WAITING (sofia's MWI handler). */
+  mwiHandlerUs?: number;
 }
 
 export type CostModel = Required<CostModelOptions>;
@@ -42,6 +54,10 @@ export const MEASURED_COST_MODEL: CostModel = Object.freeze({
   cores: 2,
   oversubscribedEfficiency: 0.53,
   maxWaitingCommands: 512,
+  firedEventUs: 0,
+  registerHandlerUs: 0,
+  presenceHandlerUs: 0,
+  mwiHandlerUs: 0,
 });
 
 /** The measured model with some values replaced; validated (which option, what is allowed). */
@@ -56,6 +72,7 @@ export function resolveCostModel(o: CostModelOptions | true): CostModel {
   check('cores', Number.isInteger(m.cores) && m.cores >= 1 && m.cores <= 1024, 'an integer 1..1024');
   check('oversubscribedEfficiency', m.oversubscribedEfficiency > 0 && m.oversubscribedEfficiency <= 1, 'a number in (0, 1]');
   check('maxWaitingCommands', Number.isInteger(m.maxWaitingCommands) && m.maxWaitingCommands >= 1, 'an integer >= 1');
+  for (const key of ['firedEventUs', 'registerHandlerUs', 'presenceHandlerUs', 'mwiHandlerUs'] as const) check(key, Number.isFinite(m[key]) && m[key] >= 0, 'a number >= 0');
   return m;
 }
 
@@ -81,6 +98,30 @@ export function parseCostModelFlag(text: string): CostModel {
   return resolveCostModel(o as CostModelOptions);
 }
 
+/** What FreeSWITCH's handlers do with a fired event (the shapes the calibration measured). */
+export type EventKind = 'register' | 'presence' | 'mwi' | 'other';
+
+/**
+ * The kind of an event fired by `sendevent EVENT_NAME` with these headers: a replicated event
+ * (CUSTOM multicast::event) is handled by mod_sofia after its Orig-Event-Name/-Subclass.
+ */
+export function eventKind(eventName: string, headers: readonly (readonly [string, string])[]): EventKind {
+  const get = (name: string): string | undefined => headers.find(([n]) => n.toLowerCase() === name)?.[1];
+  if (eventName.toUpperCase() !== 'CUSTOM' || get('event-subclass')?.toLowerCase() !== 'multicast::event') return 'other';
+  const origName = get('orig-event-name')?.toUpperCase();
+  const origSubclass = get('orig-event-subclass')?.toLowerCase();
+  if (origSubclass === 'sofia::register' || origSubclass === 'sofia::unregister') return 'register';
+  if (origName === 'PRESENCE_IN') return 'presence';
+  if (origName === 'MESSAGE_WAITING') return 'mwi';
+  return 'other';
+}
+
+/** CPU µs of FreeSWITCH's event-dispatch thread for one fired event of this kind. */
+export function dispatchCostUs(m: CostModel, kind: EventKind): number {
+  const handler = kind === 'register' ? m.registerHandlerUs : kind === 'presence' ? m.presenceHandlerUs : kind === 'mwi' ? m.mwiHandlerUs : 0;
+  return m.firedEventUs + handler;
+}
+
 /** CPU µs FreeSWITCH spends reading and executing one command. */
 export function commandCostUs(m: CostModel, headBytes: number, bodyBytes: number): number {
   return m.perCommandUs + headBytes * m.perHeaderByteUs + bodyBytes * m.perBodyByteUs;
@@ -91,6 +132,16 @@ export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: nu
   const perConnection = 1e6 / commandCostUs(m, headBytes, bodyBytes);
   const speed = connections <= m.cores ? 1 : (m.cores / connections) * m.oversubscribedEfficiency;
   return perConnection * speed * connections;
+}
+
+/**
+ * Work done per µs of wall time by each of `busy` lanes: 1 while they fit the cores, a fair
+ * share beyond; and while more connection threads than cores are busy, their per-byte
+ * sched_yield()s switch threads on every byte: oversubscribedEfficiency of that.
+ */
+export function laneSpeed(m: CostModel, busy: number, busyConnections: number): number {
+  if (busy <= m.cores) return 1;
+  return (m.cores / busy) * (busyConnections > m.cores ? m.oversubscribedEfficiency : 1);
 }
 
 interface Job<T> {
@@ -105,6 +156,9 @@ export class CpuLane<T> {
   /** Wall time (µs) since which this lane has had work. */
   activeSince = 0;
   closed = false;
+
+  /** A connection thread (reads byte by byte, yielding), as opposed to FreeSWITCH's event-dispatch thread. */
+  constructor(readonly connection = true) {}
 
   get waiting(): number {
     return this.jobs.length - this.head;
@@ -140,8 +194,8 @@ export class CpuScheduler<T> {
     private readonly clock: SchedulerClock = REAL_CLOCK,
   ) {}
 
-  lane(): CpuLane<T> {
-    const l = new CpuLane<T>();
+  lane(connection = true): CpuLane<T> {
+    const l = new CpuLane<T>(connection);
     this.lanes.add(l);
     return l;
   }
@@ -180,7 +234,7 @@ export class CpuScheduler<T> {
     this.ticking = true;
     const now = this.clock.nowUs();
     const active = [...this.lanes].filter((l) => l.waiting > 0);
-    const speed = active.length <= this.model.cores ? 1 : (this.model.cores / active.length) * this.model.oversubscribedEfficiency;
+    const speed = laneSpeed(this.model, active.length, active.filter((l) => l.connection).length);
     let soonest = Number.POSITIVE_INFINITY;
     for (const lane of active) {
       let budget = Math.max(0, now - Math.max(this.lastUs, lane.activeSince)) * speed;

@@ -28,7 +28,7 @@ import {
   CALLED_FROM, deliveryHeaders, eventJson, heartbeatHeaders, statusText, type CallingSite, type SwitchIdentity,
 } from './fs-event-stamp.js';
 import { buildPumpBlock, pumpToSocket, type PumpBlock } from './event-pump.js';
-import { commandCostUs, CpuScheduler, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
+import { commandCostUs, CpuScheduler, dispatchCostUs, eventKind, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
 
 export interface FakeFreeSwitchOptions {
   host?: string; // default '127.0.0.1'
@@ -146,7 +146,9 @@ export class FakeFreeSwitch extends EventEmitter {
   private readonly startedNs = process.hrtime.bigint();
   private readonly counters = { sendevents: 0, eventsFired: 0, framesQueued: 0, cutOffs: 0 };
   /** null: no cost model, commands run as they arrive. */
-  private readonly cpu: CpuScheduler<{ conn: Listener; cmd: EslClientCommand }> | null;
+  private readonly cpu: CpuScheduler<CpuJob> | null;
+  /** Cost model: FreeSWITCH's one event-dispatch thread (fired events reach handlers and listeners through it). */
+  private readonly dispatchLane: CpuLane<CpuJob> | null;
   private fault: FakeFault | null = null;
   /** Commands swallowed by a `stall-replies` fault (read, never answered). */
   stalledCommands = 0;
@@ -170,7 +172,8 @@ export class FakeFreeSwitch extends EventEmitter {
     this.keepSendevents = opts.keepSendevents ?? Number.POSITIVE_INFINITY;
     this.apiEvents = opts.apiEvents ?? true;
     this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia']);
-    this.cpu = opts.costModel === undefined ? null : new CpuScheduler(resolveCostModel(opts.costModel), (_lane, job) => this.runCommand(job.conn, job.cmd));
+    this.cpu = opts.costModel === undefined ? null : new CpuScheduler<CpuJob>(resolveCostModel(opts.costModel), (_lane, job) => ('fired' in job ? this.dispatch(job.fired) : this.runCommand(job.conn, job.cmd)));
+    this.dispatchLane = this.cpu?.lane(false) ?? null;
     this.identity = {
       coreUuid: opts.coreUuid ?? randomUUID(),
       hostname: opts.hostname ?? os.hostname(),
@@ -465,7 +468,10 @@ export class FakeFreeSwitch extends EventEmitter {
     }
     headers.push(...this.stamp(type, CALLED_FROM.sendevent));
     const data: EventData = { headers, body: cmd.body === null ? null : cmd.body.toString('utf8') };
-    this.dispatch({ type, subclass, data, text: null });
+    const fired: Outgoing = { type, subclass, data, text: null };
+    const dispatchUs = this.cpu === null ? 0 : dispatchCostUs(this.cpu.model, eventKind(eventName, cmd.headers));
+    if (dispatchUs > 0) this.cpu!.submit(this.dispatchLane!, { fired }, dispatchUs);
+    else this.dispatch(fired);
   }
 
   private api(conn: Listener, rest: string, jobUuid: string | null): void {
@@ -610,6 +616,9 @@ export class FakeFreeSwitch extends EventEmitter {
   }
 }
 
+/** Work for the cost model's CPU: a command on its connection's thread, or a fired event on the dispatch thread. */
+type CpuJob = { conn: Listener; cmd: EslClientCommand } | { fired: Outgoing };
+
 /** One connected client: its framing state, subscription and outgoing event queue. */
 class Listener {
   readonly reader = new CommandReader();
@@ -617,7 +626,7 @@ class Listener {
   authed = false;
   finished = false;
   /** Cost model: this connection's thread, and whether the cost model stopped reading it. */
-  lane: CpuLane<{ conn: Listener; cmd: EslClientCommand }> | null = null;
+  lane: CpuLane<CpuJob> | null = null;
   readPausedByCost = false;
   private queue: (Buffer | undefined)[] = [];
   private head = 0;

@@ -68,6 +68,8 @@ export interface TrialResult {
   /** FreeSWITCH CPU (utime+stime) per arrived event, when that switch is on this machine. */
   cpuMsPerEventA: number | null;
   cpuMsPerEventB: number | null;
+  /** The two bridge processes' CPU per arrived event (C module: null, it runs inside FreeSWITCH). */
+  cpuMsPerEventBridges: number | null;
 }
 
 export interface SystemResult {
@@ -192,6 +194,12 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
       counter.open(base, count);
       const cpuA0 = cpu(pids.a);
       const cpuB0 = cpu(pids.b);
+      const bridgesCpu = (): number | null => {
+        if (bridges.length === 0) return null;
+        const each = bridges.map((x) => cpu(x.pid));
+        return each.some((v) => v === null) ? null : each.reduce<number>((sum, v) => sum + v!, 0);
+      };
+      const bridges0 = bridgesCpu();
       const r = await offerCommands(firing, fire(base), { count, rate, maxSeconds: o.stepSeconds * 1.2 + 1, onSend: (i) => counter.markSent(base + i) });
       // Events still under way get the latency bound (and a second) to land; later is a failure anyway.
       const landBy = performance.now() + o.p99BoundMs + 1000;
@@ -216,7 +224,10 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
         pass: r.sent === count && lost === 0 && p99 !== null && p99 <= o.p99BoundMs,
         cpuMsPerEventA: perEvent(cpuA0, pids.a),
         cpuMsPerEventB: perEvent(cpuB0, pids.b),
+        cpuMsPerEventBridges: null,
       };
+      const bridges1 = bridgesCpu();
+      if (bridges0 !== null && bridges1 !== null && counter.arrived > 0) t.cpuMsPerEventBridges = Math.round(((bridges1 - bridges0) / counter.arrived) * 1000) / 1000;
       progress(`  ${rate}/s: ${t.arrived}/${count} arrived, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms${t.cpuMsPerEventB === null ? '' : `, switch B ${t.cpuMsPerEventB} ms CPU/event`} -> ${t.pass ? 'sustained' : 'not sustained'}`);
       return t;
     };

@@ -6,8 +6,8 @@ function cell(x: number | null | undefined, unit = ''): string {
 }
 
 function column(r: SystemResult | undefined): string[] {
-  if (r === undefined) return Array(7).fill('-') as string[];
-  if (r.skipped !== null) return [`not measured: ${r.skipped}`, '', '', '', '', '', ''];
+  if (r === undefined) return Array(8).fill('-') as string[];
+  if (r.skipped !== null) return [`not measured: ${r.skipped}`, '', '', '', '', '', '', ''];
   const t = r.atSustained;
   const bracket = r.failedAt === null ? `>= ${r.sustainedRate} (every rate tried passed)` : `${r.sustainedRate} .. ${r.failedAt}`;
   return [
@@ -18,6 +18,7 @@ function column(r: SystemResult | undefined): string[] {
     cell(t?.maxMs, ' ms'),
     cell(t?.cpuMsPerEventB, ' ms'),
     cell(t?.cpuMsPerEventA, ' ms'),
+    cell(t?.cpuMsPerEventBridges, ' ms'),
   ];
 }
 
@@ -32,6 +33,7 @@ export function formatRealBenchReport(rep: RealBenchReport): string {
     'max latency',
     'switch B CPU per event',
     'switch A CPU per event',
+    'bridges\' CPU per event (both)',
   ];
   const bc = column(bridge);
   const cc = column(c);
