@@ -16,36 +16,11 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EslClient } from '../../src/benchmark/realfs/esl-client.js';
-import { benchEvent, injectedSendevent, type FiredEvent, type ShapeName } from '../../src/benchmark/realfs/event-shapes.js';
+import { benchEvent, injectedSendevent, type FiredEvent } from '../../src/benchmark/realfs/event-shapes.js';
 import { offerCommands } from '../../src/benchmark/realfs/offer.js';
 import { pidListeningOn, processCpuMs } from '../../src/benchmark/realfs/proc-cpu.js';
 import { parseEndpoint } from '../../src/benchmark/realfs/endpoint.js';
-
-export interface CalibrationCase {
-  shape: ShapeName;
-  /** Extra bytes of padding header (custom only: to vary the head size). */
-  padBytes: number;
-  connections: number;
-  /** null = closed loop. */
-  rate: number | null;
-}
-
-export interface CalibrationRow extends CalibrationCase {
-  headBytes: number;
-  bodyBytes: number;
-  sent: number;
-  answered: number;
-  refused: number;
-  seconds: number;
-  answeredPerSec: number;
-  /** FreeSWITCH CPU from the first write to the last answer, and until its CPU went quiet after. */
-  cpuMsAtLastAnswer: number;
-  cpuMsSettled: number;
-  cpuMsPerEvent: number;
-  /** cpuMsAtLastAnswer / wall ms: cores FreeSWITCH kept busy. */
-  coresBusy: number;
-  loadavg1: number;
-}
+import type { CalibrationCase, CalibrationRow } from './calibrate-types.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -127,11 +127,33 @@ export function commandCostUs(m: CostModel, headBytes: number, bodyBytes: number
   return m.perCommandUs + headBytes * m.perHeaderByteUs + bodyBytes * m.perBodyByteUs;
 }
 
-/** Commands/s one connection takes for commands of this size (for docs and checks). */
-export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: number, connections: number): number {
-  const perConnection = 1e6 / commandCostUs(m, headBytes, bodyBytes);
-  const speed = connections <= m.cores ? 1 : (m.cores / connections) * m.oversubscribedEfficiency;
-  return perConnection * speed * connections;
+/** Commands/s `connections` always-busy connections get through, for commands of this size and kind (for docs and checks). */
+export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: number, connections: number, kind: EventKind = 'other'): number {
+  return sustainedCommandRate(m, { headBytes, bodyBytes, kind, connections });
+}
+
+export interface RateQuestion {
+  headBytes: number;
+  bodyBytes: number;
+  kind: EventKind;
+  connections: number;
+  /** CPU µs per event that other processes on the same cores spend (the bridge, another switch). */
+  neighbourUsPerEvent?: number;
+}
+
+/**
+ * The model's steady-state rate, in closed form: the least of what the connection threads read
+ * (each at most one core, slowed when more are busy than cores), what the one dispatch thread
+ * handles, and what the cores hold once the neighbours' CPU per event is counted.
+ */
+export function sustainedCommandRate(m: CostModel, q: RateQuestion): number {
+  const read = commandCostUs(m, q.headBytes, q.bodyBytes);
+  const dispatch = dispatchCostUs(m, q.kind);
+  // The dispatch thread's share of the cores is in the cores' limit below.
+  const byConnections = (q.connections * laneSpeed(m, q.connections, q.connections) * 1e6) / read;
+  const byDispatch = dispatch > 0 ? 1e6 / dispatch : Number.POSITIVE_INFINITY;
+  const byCores = (m.cores * 1e6) / (read + dispatch + (q.neighbourUsPerEvent ?? 0));
+  return Math.min(byConnections, byDispatch, byCores);
 }
 
 /**

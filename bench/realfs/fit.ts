@@ -1,0 +1,95 @@
+/**
+ * Fits the simulated switch's cost model (src/testing/cost-model.ts) to the committed real
+ * FreeSWITCH measurements (bench/results/realfs/calibration/*.json, made by calibrate.ts), on a
+ * stated subset, and checks it on the rest:
+ * - FIT SET: closed-loop, one connection. The unhandled CUSTOM event at three head sizes gives
+ *   the cost per head byte and per command (a straight line through CPU per event); the
+ *   one-connection rate splits the per-command part between the connection thread (1 / rate,
+ *   the thread is the bottleneck) and the event-dispatch thread (the rest); each handled shape's
+ *   CPU above that line is its handler's cost.
+ * - CHECK SET: everything else: two connections, paced rates (CPU per event), and the rate of
+ *   replicated registrations through the bridge on the rig (e2e JSON, bench --freeswitch-...).
+ *   node dist/bench/realfs/fit.js [calibration.json ...]   prints the fit and the checks
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandCostUs, dispatchCostUs, MEASURED_COST_MODEL, type CostModel, type EventKind } from '../../src/testing/cost-model.js';
+import type { CalibrationRow } from './calibrate-types.js';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+export const CALIBRATION_DIR = resolve(REPO_ROOT, 'bench/results/realfs/calibration');
+export const E2E_DIR = resolve(REPO_ROOT, 'bench/results/realfs');
+
+export const KIND_OF_SHAPE: Record<CalibrationRow['shape'], EventKind> = { register: 'register', presence: 'presence', mwi: 'mwi', custom: 'other' };
+
+export function loadCalibrationRows(files?: string[]): CalibrationRow[] {
+  const paths = files ?? readdirSync(CALIBRATION_DIR).filter((f) => f.endsWith('.json')).sort().map((f) => resolve(CALIBRATION_DIR, f));
+  return paths.flatMap((p) => (JSON.parse(readFileSync(p, 'utf8')) as { rows: CalibrationRow[] }).rows);
+}
+
+export const isFitRow = (r: CalibrationRow): boolean => r.connections === 1 && r.rate === null;
+
+const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+/** Least squares y = a + b x. */
+function line(points: [number, number][]): { a: number; b: number } {
+  const mx = mean(points.map((p) => p[0]));
+  const my = mean(points.map((p) => p[1]));
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const b = sxx === 0 ? 0 : sxy / sxx;
+  return { a: my - b * mx, b };
+}
+
+export interface Fit {
+  model: CostModel;
+  /** Per-command µs of an unhandled event (read + fire), from the line. */
+  unhandledBaseUs: number;
+}
+
+export function fitCostModel(rows: CalibrationRow[]): Fit {
+  const fit = rows.filter(isFitRow);
+  const custom = fit.filter((r) => r.shape === 'custom');
+  if (custom.length < 2) throw new Error('fit: need the unhandled CUSTOM event at two head sizes or more');
+  const { a, b } = line(custom.map((r) => [r.headBytes, r.cpuMsPerEvent * 1000]));
+  // The one-connection thread is the bottleneck of a closed loop: its cost per command is 1 / rate.
+  const threadUs = mean(custom.map((r) => 1e6 / r.answeredPerSec - r.headBytes * b));
+  const perCommandUs = Math.max(0, Math.min(a, threadUs));
+  const firedEventUs = Math.max(0, a - perCommandUs);
+  const handler = (shape: CalibrationRow['shape']): number => {
+    const rs = fit.filter((r) => r.shape === shape);
+    if (rs.length === 0) return 0;
+    return Math.max(0, mean(rs.map((r) => r.cpuMsPerEvent * 1000 - (a + b * r.headBytes))));
+  };
+  const r1 = (x: number): number => Math.round(x * 10) / 10;
+  const model: CostModel = {
+    ...MEASURED_COST_MODEL,
+    perHeaderByteUs: Math.round(b * 1000) / 1000,
+    perCommandUs: r1(perCommandUs),
+    firedEventUs: r1(firedEventUs),
+    registerHandlerUs: r1(handler('register')),
+    presenceHandlerUs: r1(handler('presence')),
+    mwiHandlerUs: r1(handler('mwi')),
+  };
+  return { model, unhandledBaseUs: a };
+}
+
+/** The model's FreeSWITCH CPU per event (µs) for a measured row's command. */
+export function predictedCpuUs(m: CostModel, r: CalibrationRow): number {
+  return commandCostUs(m, r.headBytes, r.bodyBytes) + dispatchCostUs(m, KIND_OF_SHAPE[r.shape]);
+}
+
+function main(): void {
+  const files = process.argv.slice(2);
+  const rows = loadCalibrationRows(files.length > 0 ? files : undefined);
+  const { model } = fitCostModel(rows);
+  process.stdout.write(`fitted on ${rows.filter(isFitRow).length} rows (closed loop, 1 connection):\n${JSON.stringify(model, null, 1)}\n`);
+  process.stdout.write('check on the other rows (CPU per event, measured -> model):\n');
+  for (const r of rows.filter((x) => !isFitRow(x))) {
+    const p = predictedCpuUs(model, r) / 1000;
+    process.stdout.write(`  ${r.shape}${r.padBytes ? `+${r.padBytes}` : ''} conn ${r.connections} ${r.rate ?? 'closed'}: ${r.cpuMsPerEvent} -> ${p.toFixed(3)} ms (${(((p - r.cpuMsPerEvent) / r.cpuMsPerEvent) * 100).toFixed(1)}%)\n`);
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
