@@ -143,9 +143,27 @@ export function sendeventCommand(e: FiredEvent): Buffer {
  * The plain event text, as an `event plain` listener would receive this event (values
  * URL-encoded, Event-Name first): what a bridge or the C module carries in its datagram.
  */
-export function plainEventText(e: FiredEvent, switchname: string): Buffer {
-  const lines = [`Event-Name: ${e.eventName}`, `FreeSWITCH-Switchname: ${switchname}`];
-  for (const [name, value] of e.headers) lines.push(`${name}: ${encodeURIComponent(value)}`);
+export function plainEventText(e: FiredEvent, switchname: string, n = 0): Buffer {
+  const subclass = e.headers.find(([k]) => k === 'Event-Subclass');
+  // The stamp FreeSWITCH puts on an event fired by sendevent (mod_event_socket.c), as in the captures.
+  const stamp: Header[] = [
+    ['Event-Name', e.eventName],
+    ['Core-UUID', '6f2b8d4e-1c3a-4b5e-9f70-0a1b2c3d4e5f'],
+    ['FreeSWITCH-Hostname', 'bench-host'],
+    ['FreeSWITCH-Switchname', switchname],
+    ['FreeSWITCH-IPv4', '192.0.2.2'],
+    ['FreeSWITCH-IPv6', '::1'],
+    ['Event-Date-Local', '2026-12-02 07:00:00'],
+    ['Event-Date-GMT', 'Wed, 02 Dec 2026 07:00:00 GMT'],
+    ['Event-Date-Timestamp', String(1796194800000000 + n)],
+    ['Event-Calling-File', 'mod_event_socket.c'],
+    ['Event-Calling-Function', 'parse_command'],
+    ['Event-Calling-Line-Number', '2378'],
+    ['Event-Sequence', String(1000 + n)],
+    ['Command', `sendevent ${e.eventName}`],
+  ];
+  const headers = [...(subclass === undefined ? [] : [subclass]), ...stamp, ...e.headers.filter((h) => h !== subclass)];
+  const lines = headers.map(([name, value]) => `${name}: ${encodeURIComponent(value)}`);
   return Buffer.from(`${lines.join('\n')}\n\n`, 'utf8');
 }
 
@@ -160,11 +178,16 @@ export function benchTag(text: Buffer, run: string): number | null {
 
 /**
  * The `sendevent CUSTOM multicast::event` a bridge injects into the receiving switch for this
- * event (the C module's datagram from `switchname`, decoded by the bridge's own ingress code).
+ * event (the C module's datagram from `switchname`, decoded by the bridge's own ingress code;
+ * `lean`: as with the setting lean-sendevent, the bridge's default).
  */
-export function injectedSendevent(e: FiredEvent, switchname: string): Buffer {
-  const datagram = frameDatagram(plainEventText(e, switchname), { senderLine: multicastSenderLine(switchname), cipher: null });
+export function injectedSendevent(e: FiredEvent, switchname: string, lean = false): Buffer {
+  const datagram = frameDatagram(plainEventText(e, switchname, seqOf(e)), { senderLine: multicastSenderLine(switchname), cipher: null });
   const decoded = decodeDatagram(datagram, { cipher: null });
   if (!decoded.ok) throw new Error(`benchmark event did not decode: ${decoded.reason}`);
-  return buildSendevent(decoded.value.scan);
+  return buildSendevent(decoded.value.scan, lean);
+}
+
+function seqOf(e: FiredEvent): number {
+  return Number(e.headers.find(([k]) => k === SEQ_HEADER)?.[1] ?? 0);
 }
