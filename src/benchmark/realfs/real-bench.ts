@@ -70,6 +70,8 @@ export interface TrialResult {
   cpuMsPerEventB: number | null;
   /** The two bridge processes' CPU per arrived event (C module: null, it runs inside FreeSWITCH). */
   cpuMsPerEventBridges: number | null;
+  /** This benchmark process's own CPU per arrived event (firing and counting; it shares the cores too). */
+  cpuMsPerEventBench: number | null;
 }
 
 export interface SystemResult {
@@ -200,6 +202,7 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
         return each.some((v) => v === null) ? null : each.reduce<number>((sum, v) => sum + v!, 0);
       };
       const bridges0 = bridgesCpu();
+      const self0 = process.cpuUsage();
       const r = await offerCommands(firing, fire(base), { count, rate, maxSeconds: o.stepSeconds * 1.2 + 1, onSend: (i) => counter.markSent(base + i) });
       // Events still under way get the latency bound (and a second) to land; later is a failure anyway.
       const landBy = performance.now() + o.p99BoundMs + 1000;
@@ -225,7 +228,10 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
         cpuMsPerEventA: perEvent(cpuA0, pids.a),
         cpuMsPerEventB: perEvent(cpuB0, pids.b),
         cpuMsPerEventBridges: null,
+        cpuMsPerEventBench: null,
       };
+      const self1 = process.cpuUsage(self0);
+      if (counter.arrived > 0) t.cpuMsPerEventBench = Math.round(((self1.user + self1.system) / 1000 / counter.arrived) * 1000) / 1000;
       const bridges1 = bridgesCpu();
       if (bridges0 !== null && bridges1 !== null && counter.arrived > 0) t.cpuMsPerEventBridges = Math.round(((bridges1 - bridges0) / counter.arrived) * 1000) / 1000;
       progress(`  ${rate}/s: ${t.arrived}/${count} arrived, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms${t.cpuMsPerEventB === null ? '' : `, switch B ${t.cpuMsPerEventB} ms CPU/event`} -> ${t.pass ? 'sustained' : 'not sustained'}`);
