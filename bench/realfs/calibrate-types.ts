@@ -5,6 +5,8 @@ export interface CalibrationCase {
   shape: ShapeName;
   /** Extra bytes of padding header (custom only: to vary the head size). */
   padBytes: number;
+  /** custom only: keep only this many of its own headers (a small head); absent = all. */
+  keepHeaders?: number;
   connections: number;
   /** null = closed loop. */
   rate: number | null;

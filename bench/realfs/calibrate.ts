@@ -25,6 +25,7 @@ import type { CalibrationCase, CalibrationRow } from './calibrate-types.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const DEFAULT_CASES: CalibrationCase[] = [
+  { shape: 'custom', padBytes: 0, keepHeaders: 4, connections: 1, rate: null },
   ...[0, 1000, 2500].map((padBytes) => ({ shape: 'custom' as const, padBytes, connections: 1, rate: null })),
   { shape: 'custom', padBytes: 0, connections: 2, rate: null },
   { shape: 'custom', padBytes: 0, connections: 1, rate: 200 },
@@ -38,9 +39,10 @@ export const DEFAULT_CASES: CalibrationCase[] = [
   { shape: 'mwi', padBytes: 0, connections: 2, rate: null },
 ];
 
-function padded(e: FiredEvent, padBytes: number): FiredEvent {
-  if (padBytes === 0) return e;
-  return { eventName: e.eventName, headers: [...e.headers, ['x-pad', 'p'.repeat(padBytes)]] };
+function sized(e: FiredEvent, c: CalibrationCase): FiredEvent {
+  // The benchmark's run/seq tags (the last two headers) always stay.
+  const own = c.keepHeaders === undefined ? e.headers : [...e.headers.slice(0, c.keepHeaders), ...e.headers.slice(-2)];
+  return { eventName: e.eventName, headers: c.padBytes === 0 ? own : [...own, ['x-pad', 'p'.repeat(c.padBytes)]] };
 }
 
 /** Waits until FreeSWITCH's CPU stops growing (its SQL and dispatch threads finish), bounded. */
@@ -59,12 +61,12 @@ async function runCase(host: string, port: number, password: string, pid: number
   const ctx = { run, domain: 'fs-calibrate.invalid', profile };
   const clients = await Promise.all(Array.from({ length: c.connections }, (_, k) => EslClient.connect({ host, port, password, label: `calibration #${k}` })));
   try {
-    const sample = injectedSendevent(padded(benchEvent(c.shape, ctx, 0), c.padBytes), 'fs-a');
+    const sample = injectedSendevent(sized(benchEvent(c.shape, ctx, 0), c), 'fs-a');
     const headBytes = sample.indexOf('\n\n') + 2;
     const count = Math.round((c.rate ?? 2000) * seconds);
     await settledCpu(pid);
     const cpu0 = processCpuMs(pid)!;
-    const r = await offerCommands(clients, (i) => injectedSendevent(padded(benchEvent(c.shape, ctx, i), c.padBytes), 'fs-a'), {
+    const r = await offerCommands(clients, (i) => injectedSendevent(sized(benchEvent(c.shape, ctx, i), c), 'fs-a'), {
       count,
       rate: c.rate,
       maxSeconds: seconds,
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   const rows: CalibrationRow[] = [];
   for (const c of DEFAULT_CASES.filter((x) => only === undefined || only.includes(x.shape))) {
     const row = await runCase(host, port, values.password!, pid, values.profile!, seconds, c, run);
-    process.stderr.write(`${c.shape}${c.padBytes ? `+${c.padBytes}` : ''} conn ${c.connections} ${c.rate === null ? 'closed-loop' : `${c.rate}/s`}: ${row.answeredPerSec}/s, ${row.cpuMsPerEvent} ms CPU/event (head ${row.headBytes} B), ${row.coresBusy} cores, load ${row.loadavg1}\n`);
+    process.stderr.write(`${c.shape}${c.padBytes ? `+${c.padBytes}` : ''}${c.keepHeaders === undefined ? '' : ` (${c.keepHeaders} headers)`} conn ${c.connections} ${c.rate === null ? 'closed-loop' : `${c.rate}/s`}: ${row.answeredPerSec}/s, ${row.cpuMsPerEvent} ms CPU/event (head ${row.headBytes} B), ${row.coresBusy} cores, load ${row.loadavg1}\n`);
     rows.push(row);
   }
   const doc = {

@@ -35,7 +35,7 @@ test('bench against two simulated switches: events fired in A arrive in B throug
   const lines: string[] = [];
   const rep = await runRealBench(options(a.port, b.port), (l) => lines.push(l));
 
-  const bridge = rep.results.find((r) => r.system === 'bridge')!;
+  const bridge = rep.results.find((r) => r.system === 'bridge' && r.scenario === 'e2e')!;
   assert.equal(bridge.skipped, null);
   assert.ok(bridge.trials.length >= 1, lines.join('\n'));
   const first = bridge.trials[0]!;
@@ -54,8 +54,15 @@ test('bench against two simulated switches: events fired in A arrive in B throug
   assert.equal(users.size, fired.length);
   assert.ok(b.sendevents.some((s) => s.headers.some(([n, v]) => n === 'Event-Subclass' && v === 'multicast::event')));
 
-  const c = rep.results.find((r) => r.system === 'c-module')!;
-  assert.match(c.skipped ?? '', /no event_multicast\.conf configuration/);
+  // Ingress: datagrams straight to bridge B (PSK, the run's key), counted in B the same way.
+  const ingress = rep.results.find((r) => r.system === 'bridge' && r.scenario === 'ingress')!;
+  assert.equal(ingress.skipped, null);
+  assert.equal(ingress.trials[0]!.arrived, 40, lines.join('\n'));
+  assert.equal(ingress.sustainedRate, 80);
+
+  const cs = rep.results.filter((r) => r.system === 'c-module');
+  assert.deepEqual(cs.map((c) => c.scenario), ['e2e', 'ingress']);
+  for (const c of cs) assert.match(c.skipped ?? '', /no event_multicast\.conf configuration/);
   assert.ok(apiOnB.includes('api sofia profile internal flush_inbound_reg @fs-bench.invalid'), apiOnB.join('\n'));
   assert.ok(rep.cleanup.some((x) => x.includes('flush_inbound_reg @fs-bench.invalid')));
   // The bridges are gone: their event-socket connections closed (only the benchmark's own were left, now closed too).
@@ -72,6 +79,16 @@ test('bench refuses a switch B without the sofia profile before firing anything'
   t.after(() => Promise.all([a.stop(), b.stop()]));
   await assert.rejects(runRealBench(options(a.port, b.port, { profile: 'external' }), () => undefined), /switch B has no sofia profile "external"/);
   assert.equal(a.sendeventCount, 0);
+});
+
+test('bench, ingress only: bridge A is never needed; the datagrams go to bridge B', { timeout: 60_000 }, async (t) => {
+  const a = await FakeFreeSwitch.start({ switchname: 'sim-a', apiEvents: false });
+  const b = await FakeFreeSwitch.start({ switchname: 'sim-b', apiEvents: false });
+  t.after(() => Promise.all([a.stop(), b.stop()]));
+  const rep = await runRealBench(options(a.port, b.port, { scenarios: ['ingress'], cModule: 'off' }), () => undefined);
+  assert.deepEqual(rep.results.map((r) => `${r.system}/${r.scenario}/${r.skipped ?? 'measured'}`), ['bridge/ingress/measured', 'c-module/ingress/--c-module off']);
+  assert.equal(a.sendevents.filter((e) => e.headers.some(([n]) => n === 'bench-run')).length, 0, 'no benchmark event fired in A');
+  assert.equal(rep.results[0]!.trials[0]!.arrived, 40);
 });
 
 test('bench flags: checked up front, one clear message each', () => {
@@ -93,6 +110,9 @@ test('bench flags: checked up front, one clear message each', () => {
   assert.throws(() => parse('--start-rate', '500', '--max-rate', '100'), /--max-rate \(100\) is below --start-rate \(500\)/);
   assert.throws(() => parse('--bridge-addresses', '127.0.0.3,10.1.1.1'), /two different loopback IP addresses/);
   assert.throws(() => parse('--c-module', 'yes'), /--c-module must be auto or off/);
+  assert.throws(() => parse('--scenario', 'egress'), /--scenario must be e2e, ingress or e2e,ingress/);
+  assert.deepEqual(parse('--scenario', 'ingress').options.scenarios, ['ingress']);
+  assert.deepEqual(parse().options.scenarios, ['e2e', 'ingress']);
   assert.throws(() => parse('--max-events', '0'), /--max-events must be an integer/);
   assert.equal(parse('--precision', '3%').options.precision, 0.03);
   assert.equal(parseRealBenchArgs(ok, { FS_EVENT_MULTICAST_ESL_PASSWORD: 'secret1' }).options.passwordA, 'secret1');

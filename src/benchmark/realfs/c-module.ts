@@ -21,7 +21,13 @@ export interface CModuleConfig {
 export function parseCModuleConfig(xml: string): CModuleConfig | null {
   if (!/<configuration[^>]+name="event_multicast\.conf"/.test(xml)) return null;
   const params = new Map<string, string>();
-  for (const m of xml.matchAll(/<param\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)) params.set(m[1]!.toLowerCase(), m[2]!);
+  // Attributes in any order, quoted either way, the element self-closed or not.
+  for (const m of xml.matchAll(/<param\b([^>]*)>/gi)) {
+    const attr = (name: string): string | undefined => new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`, 'i').exec(m[1]!)?.slice(1).find((v) => v !== undefined);
+    const name = attr('name');
+    const value = attr('value');
+    if (name !== undefined && value !== undefined) params.set(name.toLowerCase(), value);
+  }
   const port = params.get('port');
   return {
     addresses: (params.get('address') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),

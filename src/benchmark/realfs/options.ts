@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isLoopbackAddress, parseEndpoint } from './endpoint.js';
 import { SHAPE_NAMES, type ShapeName } from './event-shapes.js';
-import type { RealBenchOptions } from './real-bench.js';
+import { SCENARIOS, type RealBenchOptions, type Scenario } from './real-bench.js';
 
 export const REAL_BENCH_USAGE = `usage: fs-event-multicast bench --freeswitch-a HOST:PORT --freeswitch-b HOST:PORT [options]
   Benchmarks replication between two real FreeSWITCH boxes: events fired in A (sendevent over A's
@@ -18,6 +18,8 @@ export const REAL_BENCH_USAGE = `usage: fs-event-multicast bench --freeswitch-a 
   --freeswitch-a HOST:PORT   event socket of the switch the events are fired in (loopback only
   --freeswitch-b HOST:PORT   ... and of the switch they are replicated to     unless --allow-remote)
   --password TEXT            event socket password of both (default ClueCon; or FS_EVENT_MULTICAST_ESL_PASSWORD)
+  --scenario LIST            e2e (fired in A, through both sides), ingress (datagrams straight to B's
+                             receiving side: only B's receive path and switch B), or both (default e2e,ingress)
   --shape NAME               register (default), presence, mwi, custom (a CUSTOM event nobody handles)
   --profile NAME             sofia profile on B that takes the registrations (default internal)
   --domain NAME              SIP domain of the benchmark's phones (default fs-bench.invalid)
@@ -65,6 +67,7 @@ export function parseRealBenchArgs(argv: string[], env: NodeJS.ProcessEnv): Pars
       'freeswitch-a': { type: 'string' },
       'freeswitch-b': { type: 'string' },
       password: { type: 'string' },
+      scenario: { type: 'string' },
       shape: { type: 'string' },
       profile: { type: 'string' },
       domain: { type: 'string' },
@@ -115,7 +118,12 @@ export function parseRealBenchArgs(argv: string[], env: NodeJS.ProcessEnv): Pars
   const startRate = int(values['start-rate'], '--start-rate', 1, 1_000_000, 200);
   const maxRate = int(values['max-rate'], '--max-rate', 1, 1_000_000, 3000);
   if (maxRate < startRate) throw new RealBenchUsageError(`--max-rate (${maxRate}) is below --start-rate (${startRate})`);
+  const scenarios = (values.scenario ?? 'e2e,ingress').split(',').map((x) => x.trim()) as Scenario[];
+  if (scenarios.length === 0 || !scenarios.every((x) => SCENARIOS.includes(x)) || new Set(scenarios).size !== scenarios.length) {
+    throw new RealBenchUsageError(`--scenario must be e2e, ingress or e2e,ingress, got ${JSON.stringify(values.scenario)}`);
+  }
   const options: RealBenchOptions = {
+    scenarios,
     a,
     b,
     passwordA: password,

@@ -16,14 +16,20 @@ import { randomBytes } from 'node:crypto';
 import { searchSustainedRate } from '../search.js';
 import { ArrivalCounter, percentile } from './arrivals.js';
 import { BridgeProcess } from './bridge-process.js';
-import { C_MODULE, cModuleRefusal, moduleLoaded, readCModuleConfig, setModuleLoaded } from './c-module.js';
-import type { Endpoint } from './endpoint.js';
+import { C_MODULE, cModuleRefusal, moduleLoaded, readCModuleConfig, setModuleLoaded, type CModuleConfig } from './c-module.js';
+import { isLoopbackAddress, type Endpoint } from './endpoint.js';
 import { EslClient } from './esl-client.js';
 import { benchEvent, sendeventCommand, UNHANDLED_SUBCLASS, type ShapeName } from './event-shapes.js';
 import { offerCommands } from './offer.js';
 import { pidListeningOn, processCpuMs } from './proc-cpu.js';
+import { DatagramSource } from './udp-source.js';
+
+/** e2e: fired in A, through both sides; ingress: datagrams straight to B's receiving side (bridge B or B's C module). */
+export type Scenario = 'e2e' | 'ingress';
+export const SCENARIOS: readonly Scenario[] = ['e2e', 'ingress'];
 
 export interface RealBenchOptions {
+  scenarios: readonly Scenario[];
   a: Endpoint;
   b: Endpoint;
   passwordA: string;
@@ -72,10 +78,15 @@ export interface TrialResult {
   cpuMsPerEventBridges: number | null;
   /** This benchmark process's own CPU per arrived event (firing and counting; it shares the cores too). */
   cpuMsPerEventBench: number | null;
+  /** From the first send until the last arrival (or the end of waiting). */
+  seconds: number;
+  /** CPU ms spent in that time by each (null: not measurable); their sum over `seconds` is the cores the chain got. */
+  cpuMs: { a: number | null; b: number | null; bridges: number | null; bench: number };
 }
 
 export interface SystemResult {
   system: 'bridge' | 'c-module';
+  scenario: Scenario;
   /** Why it was not measured (C module not available, ...); the other fields are then empty. */
   skipped: string | null;
   sustainedRate: number;
@@ -168,24 +179,33 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
       const until = performance.now() + maxMs;
       while (performance.now() < until && performance.now() - counter.lastArrivalMs < quietMs) await sleep(50);
     };
-    const fire = (seqBase: number) => (i: number) => sendeventCommand(benchEvent(o.shape, ctx, seqBase + i));
+    /** Sends events base .. base+count-1 at `rate`/s (their send time marked), bounded by `maxSeconds`. */
+    type Sender = (base: number, count: number, rate: number, maxSeconds: number) => Promise<{ sent: number }>;
+    const fireInA =
+      (clients: EslClient[]): Sender =>
+      (base, count, rate, maxSeconds) =>
+        offerCommands(clients, (i) => sendeventCommand(benchEvent(o.shape, ctx, base + i)), { count, rate, maxSeconds, onSend: (i) => counter.markSent(base + i) });
+    const datagramsTo =
+      (source: DatagramSource): Sender =>
+      (base, count, rate, maxSeconds) =>
+        source.send(count, rate, maxSeconds, (i) => source.datagram(benchEvent(o.shape, ctx, base + i), base + i), (i) => counter.markSent(base + i));
 
-    /** Fires a few events until one arrives in B (the path is up), bounded. */
-    const probe = async (what: string): Promise<void> => {
+    /** Sends a few events until one arrives in B (the path is up), bounded. */
+    const probe = async (what: string, send: Sender): Promise<void> => {
       const until = performance.now() + 20_000;
       while (performance.now() < until) {
         const base = nextSeq;
         nextSeq += 5;
         counter.open(base, 5);
-        await offerCommands([controlA], fire(base), { count: 5, rate: 50, maxSeconds: 1, onSend: (i) => counter.markSent(base + i) });
+        await send(base, 5, 50, 1);
         const waitUntil = performance.now() + 1000;
         while (counter.arrived === 0 && performance.now() < waitUntil) await sleep(20);
         if (counter.arrived > 0) return quiet(500, 5000);
       }
-      throw new Error(`${what}: no event fired in switch A arrived in switch B within 20 s`);
+      throw new Error(`${what}: no event sent arrived in switch B within 20 s`);
     };
 
-    const trial = async (rate: number): Promise<TrialResult> => {
+    const trial = async (rate: number, send: Sender): Promise<TrialResult> => {
       const count = Math.max(1, Math.round(rate * o.stepSeconds));
       if (eventsUsed + count > o.maxTotalEvents) throw new BudgetSpent(`the event budget (--max-events ${o.maxTotalEvents}) is spent`);
       if (performance.now() + (o.stepSeconds + 10) * 1000 > deadline) throw new BudgetSpent(`the time budget (--max-seconds ${o.maxTotalSeconds}) is spent`);
@@ -203,16 +223,20 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
       };
       const bridges0 = bridgesCpu();
       const self0 = process.cpuUsage();
-      const r = await offerCommands(firing, fire(base), { count, rate, maxSeconds: o.stepSeconds * 1.2 + 1, onSend: (i) => counter.markSent(base + i) });
+      const t0 = performance.now();
+      const r = await send(base, count, rate, o.stepSeconds * 1.2 + 1);
       // Events still under way get the latency bound (and a second) to land; later is a failure anyway.
       const landBy = performance.now() + o.p99BoundMs + 1000;
       while (counter.arrived < r.sent && performance.now() < landBy) await sleep(20);
       await quiet(500, 5000);
       const lat = counter.latencies();
-      const perEvent = (c0: number | null, pid: number | null): number | null => {
+      const seconds = Math.max(0.001, (Math.max(counter.lastArrivalMs, t0) - t0) / 1000);
+      const delta = (c0: number | null, pid: number | null): number | null => {
         const c1 = cpu(pid);
-        return c0 === null || c1 === null || counter.arrived === 0 ? null : Math.round(((c1 - c0) / counter.arrived) * 1000) / 1000;
+        return c0 === null || c1 === null ? null : c1 - c0;
       };
+      const cpuMs = { a: delta(cpuA0, pids.a), b: delta(cpuB0, pids.b), bridges: null as number | null, bench: 0 };
+      const perEvent = (ms: number | null): number | null => (ms === null || counter.arrived === 0 ? null : Math.round((ms / counter.arrived) * 1000) / 1000);
       const p99 = percentile(lat, 99);
       const lost = count - counter.arrived;
       const t: TrialResult = {
@@ -225,26 +249,31 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
         p99Ms: round1(p99),
         maxMs: round1(lat.length === 0 ? null : lat[lat.length - 1]!),
         pass: r.sent === count && lost === 0 && p99 !== null && p99 <= o.p99BoundMs,
-        cpuMsPerEventA: perEvent(cpuA0, pids.a),
-        cpuMsPerEventB: perEvent(cpuB0, pids.b),
+        cpuMsPerEventA: perEvent(cpuMs.a),
+        cpuMsPerEventB: perEvent(cpuMs.b),
         cpuMsPerEventBridges: null,
         cpuMsPerEventBench: null,
+        seconds: Math.round(seconds * 1000) / 1000,
+        cpuMs,
       };
       const self1 = process.cpuUsage(self0);
-      if (counter.arrived > 0) t.cpuMsPerEventBench = Math.round(((self1.user + self1.system) / 1000 / counter.arrived) * 1000) / 1000;
+      cpuMs.bench = (self1.user + self1.system) / 1000;
+      t.cpuMsPerEventBench = perEvent(cpuMs.bench);
       const bridges1 = bridgesCpu();
-      if (bridges0 !== null && bridges1 !== null && counter.arrived > 0) t.cpuMsPerEventBridges = Math.round(((bridges1 - bridges0) / counter.arrived) * 1000) / 1000;
+      if (bridges0 !== null && bridges1 !== null) cpuMs.bridges = bridges1 - bridges0;
+      t.cpuMsPerEventBridges = perEvent(cpuMs.bridges);
       progress(`  ${rate}/s: ${t.arrived}/${count} arrived, p50 ${t.p50Ms} ms, p99 ${t.p99Ms} ms${t.cpuMsPerEventB === null ? '' : `, switch B ${t.cpuMsPerEventB} ms CPU/event`} -> ${t.pass ? 'sustained' : 'not sustained'}`);
       return t;
     };
 
-    const measure = async (system: SystemResult['system']): Promise<SystemResult> => {
+    const measure = async (system: SystemResult['system'], scenario: Scenario, send: Sender): Promise<SystemResult> => {
+      progress(`${system === 'bridge' ? 'bridge' : C_MODULE}, ${scenario}:`);
       const trials: TrialResult[] = [];
       let stopped: string | null = null;
       try {
         await searchSustainedRate(
           async (rate) => {
-            const t = await trial(rate);
+            const t = await trial(rate, send);
             trials.push(t);
             return t;
           },
@@ -261,6 +290,7 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
       await flushRegistrations(controlB!, o, cleanup);
       return {
         system,
+        scenario,
         skipped: null,
         sustainedRate: best?.rate ?? 0,
         failedAt: failedAbove.length === 0 ? null : Math.min(...failedAbove),
@@ -285,20 +315,35 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
       BridgeProcess.start({ ...common, label: 'bridge A', eslHost: o.a.host, eslPort: o.a.port, eslPassword: o.passwordA, bind: o.bridgeAddresses[0], peer: o.bridgeAddresses[1], bindings: bindingsFor(o.shape), injectors: 1 }),
       BridgeProcess.start({ ...common, label: 'bridge B', eslHost: o.b.host, eslPort: o.b.port, eslPassword: o.passwordB, bind: o.bridgeAddresses[1], peer: o.bridgeAddresses[0], bindings: 'HEARTBEAT', injectors: o.injectors }),
     ];
-    try {
-      await probe('bridge');
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${bridges.map((b) => `${b.label}${b.exitCode === null ? '' : ` (exited ${b.exitCode})`}: ${b.log || '(no output)'}`).join('\n')}`);
-    }
-    results.push(await measure('bridge'));
+    const withBridgeLogs = (e: Error): Error =>
+      bridges.length === 0 ? e : new Error(`${e.message}\n${bridges.map((b) => `${b.label}${b.exitCode === null ? '' : ` (exited ${b.exitCode})`}: ${b.log || '(no output)'}`).join('\n')}`);
+    /** Every scenario asked for, through one system. */
+    const runScenarios = async (system: SystemResult['system'], ingressTo: IngressTarget | string): Promise<SystemResult[]> => {
+      const out: SystemResult[] = [];
+      for (const scenario of o.scenarios) {
+        if (scenario === 'e2e') {
+          await probe(`${system}, e2e`, fireInA([controlA])).catch((e: Error) => Promise.reject(withBridgeLogs(e)));
+          out.push(await measure(system, 'e2e', fireInA(firing)));
+        } else if (typeof ingressTo === 'string') {
+          out.push(skippedResult(system, 'ingress', ingressTo, progress));
+        } else {
+          const source = await DatagramSource.open(o.bridgeAddresses[0], ingressTo, ingressTo.psk);
+          try {
+            await probe(`${system}, ingress`, datagramsTo(source)).catch((e: Error) => Promise.reject(withBridgeLogs(e)));
+            out.push(await measure(system, 'ingress', datagramsTo(source)));
+          } finally {
+            source.close();
+          }
+        }
+      }
+      return out;
+    };
+    results.push(...(await runScenarios('bridge', { address: o.bridgeAddresses[1], port: o.bridgePort, psk })));
     for (const b of bridges) await b.stop();
     bridges = [];
 
     // The C module, when it can be loaded on both switches.
-    results.push(await measureCModule(o, controlA, controlB, moduleState, progress, async () => {
-      await probe('mod_event_multicast');
-      return measure('c-module');
-    }, cleanup));
+    results.push(...(await measureCModule(o, controlA, controlB, moduleState, progress, (target) => runScenarios('c-module', target), cleanup)));
 
     return { run, shape: o.shape, psk: o.psk, p99BoundMs: o.p99BoundMs, stepSeconds: o.stepSeconds, freeswitchPids: pids, results, cleanup };
   } finally {
@@ -313,27 +358,47 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
   }
 }
 
+/** Where the ingress scenario sends its datagrams, and with which key. */
+interface IngressTarget {
+  address: string;
+  port: number;
+  psk: string | null;
+}
+
+function skippedResult(system: SystemResult['system'], scenario: Scenario, reason: string, progress: Progress): SystemResult {
+  progress(`${system === 'bridge' ? 'bridge' : C_MODULE}, ${scenario}: not measured: ${reason}`);
+  return { system, scenario, skipped: reason, sustainedRate: 0, failedAt: null, trials: [], atSustained: null, stopped: null };
+}
+
 async function measureCModule(
   o: RealBenchOptions,
   a: EslClient,
   b: EslClient,
   found: { a: boolean; b: boolean },
   progress: Progress,
-  measure: () => Promise<SystemResult>,
+  measure: (ingressTo: IngressTarget | string) => Promise<SystemResult[]>,
   cleanup: string[],
-): Promise<SystemResult> {
-  const skip = (reason: string): SystemResult => {
-    progress(`${C_MODULE}: not measured: ${reason}`);
-    return { system: 'c-module', skipped: reason, sustainedRate: 0, failedAt: null, trials: [], atSustained: null, stopped: null };
-  };
+): Promise<SystemResult[]> {
+  const skip = (reason: string): SystemResult[] => o.scenarios.map((sc) => skippedResult('c-module', sc, reason, progress));
   if (o.cModule === 'off') return skip('--c-module off');
   const ev = eventOf(o.shape);
+  const confs = [];
   for (const [sw, c] of [['A', a], ['B', b]] as const) {
     const conf = await readCModuleConfig(c);
     if (conf === null) return skip(`switch ${sw} has no event_multicast.conf configuration`);
     const refusal = cModuleRefusal(conf, o.allowRemote, ev.name, ev.subclass);
     if (refusal !== null) return skip(`switch ${sw}: ${refusal}`);
+    confs.push(conf);
   }
+  // Ingress: datagrams where A's module sends them, plain (the benchmark never reads a PSK out of a switch).
+  const [confA, confB] = confs as [CModuleConfig, CModuleConfig];
+  const toB = confA.addresses.find(isLoopbackAddress);
+  const ingressTo: IngressTarget | string =
+    confB.pskSet || confA.pskSet
+      ? 'the module runs with a PSK, which the benchmark does not read out of the switch'
+      : toB === undefined || confA.port === null
+        ? "switch A's module sends to no loopback address"
+        : { address: toB, port: confA.port, psk: null };
   // B first: it must listen before A sends.
   for (const [sw, c] of [['B', b], ['A', a]] as const) {
     try {
@@ -345,7 +410,7 @@ async function measureCModule(
   }
   progress(`${C_MODULE}: loaded on both switches`);
   try {
-    return await measure();
+    return await measure(ingressTo);
   } finally {
     for (const [sw, c, was] of [['A', a, found.a], ['B', b, found.b]] as const) {
       if (!was) {

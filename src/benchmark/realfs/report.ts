@@ -23,8 +23,6 @@ function column(r: SystemResult | undefined): string[] {
 }
 
 export function formatRealBenchReport(rep: RealBenchReport): string {
-  const bridge = rep.results.find((r) => r.system === 'bridge');
-  const c = rep.results.find((r) => r.system === 'c-module');
   const rows = [
     'sustained rate (0 loss, p99 within bound)',
     'bracket (passed .. failed), events/s',
@@ -33,20 +31,23 @@ export function formatRealBenchReport(rep: RealBenchReport): string {
     'max latency',
     'switch B CPU per event',
     'switch A CPU per event',
-    'bridges\' CPU per event (both)',
+    "bridges' CPU per event (both)",
   ];
-  const bc = column(bridge);
-  const cc = column(c);
-  const w = Math.max(...rows.map((x) => x.length));
-  const bw = Math.max(6, ...bc.map((x) => x.length));
-  const lines = [
-    `fs-event-multicast bench: shape ${rep.shape}, ${rep.psk ? 'PSK' : 'plain'}, ${rep.stepSeconds} s per rate, p99 bound ${rep.p99BoundMs} ms (run ${rep.run})`,
-    `${''.padEnd(w)}  ${'bridge'.padEnd(bw)}  mod_event_multicast`,
-    ...rows.map((label, i) => `${label.padEnd(w)}  ${bc[i]!.padEnd(bw)}  ${cc[i]}`),
-  ];
-  if (bridge !== undefined && c !== undefined && c.skipped === null && c.sustainedRate > 0 && bridge.sustainedRate > 0) {
-    lines.push(`bridge / C module sustained rate: ${(bridge.sustainedRate / c.sustainedRate).toFixed(2)}x`);
+  const lines = [`fs-event-multicast bench: shape ${rep.shape}, ${rep.psk ? 'PSK' : 'plain'} bridges, ${rep.stepSeconds} s per rate, p99 bound ${rep.p99BoundMs} ms (run ${rep.run})`];
+  for (const scenario of [...new Set(rep.results.map((r) => r.scenario))]) {
+    const bridge = rep.results.find((r) => r.system === 'bridge' && r.scenario === scenario);
+    const c = rep.results.find((r) => r.system === 'c-module' && r.scenario === scenario);
+    const bc = column(bridge);
+    const cc = column(c);
+    const w = Math.max(...rows.map((x) => x.length));
+    const bw = Math.max(6, ...bc.map((x) => x.length));
+    lines.push('', `${scenario === 'e2e' ? 'e2e: fired in A, replicated, counted in B' : "ingress: datagrams straight to B's receiving side, counted in B"}`);
+    lines.push(`${''.padEnd(w)}  ${'bridge'.padEnd(bw)}  mod_event_multicast`, ...rows.map((label, i) => `${label.padEnd(w)}  ${bc[i]!.padEnd(bw)}  ${cc[i]}`));
+    if (bridge !== undefined && c !== undefined && c.skipped === null && c.sustainedRate > 0 && bridge.sustainedRate > 0) {
+      lines.push(`bridge / C module sustained rate: ${(bridge.sustainedRate / c.sustainedRate).toFixed(2)}x`);
+    }
   }
+  lines.push('');
   if (rep.freeswitchPids.a === null || rep.freeswitchPids.b === null) {
     lines.push('CPU per event: only for a switch on this machine (its process found by its event-socket port)');
   } else {
