@@ -93,3 +93,59 @@ function main(): void {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+
+/** What bench --freeswitch-a/-b wrote (bench/results/realfs/bench-*.json): the parts the check reads. */
+export interface E2eTrial {
+  rate: number;
+  sent: number;
+  arrived: number;
+  pass: boolean;
+  seconds: number;
+  cpuMs: { a: number | null; b: number | null; bridges: number | null; bench: number };
+}
+export interface E2eReport {
+  shape: string;
+  results: { system: string; scenario: string; skipped: string | null; sustainedRate: number; failedAt: number | null; trials: E2eTrial[] }[];
+}
+
+export function loadBenchReports(): { file: string; report: E2eReport }[] {
+  return readdirSync(E2E_DIR)
+    .filter((f) => f.startsWith('bench-') && f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ file: f, report: JSON.parse(readFileSync(resolve(E2E_DIR, f), 'utf8')) as E2eReport }));
+}
+
+export interface E2ePrediction {
+  /** The saturated trial: the highest offered rate tried. */
+  offered: number;
+  measuredPerSec: number;
+  predictedPerSec: number;
+  /** Cores the whole chain (both switches, both bridges, the benchmark) got in that trial: an input (the machine is shared). */
+  coresGot: number;
+  /** Model CPU µs per event in switch A and B, and the measured bridges + benchmark. */
+  costUs: { a: number; b: number; others: number };
+  limitedBy: 'cores' | 'injector connections' | 'dispatch thread' | 'firing connections';
+}
+
+/**
+ * The model's rate of replicated registrations through the bridges (e2e scenario), at the
+ * trial that saturated: the least of what the cores the chain got hold at the model's CPU per
+ * event in A (the firing sendevent) and B (the lean injected sendevent and mod_sofia's handler)
+ * plus the bridges' and the benchmark's measured CPU, and the thread limits of the model.
+ */
+export function predictE2e(m: CostModel, trial: E2eTrial, heads: { firing: number; injected: number }, connections: { firing: number; injectors: number }): E2ePrediction {
+  const { a, b, bridges, bench } = trial.cpuMs;
+  if (a === null || b === null || bridges === null) throw new Error('predictE2e: the trial lacks a CPU figure (switches not local?)');
+  const coresGot = (a + b + bridges + bench) / (trial.seconds * 1000);
+  const readA = commandCostUs(m, heads.firing, 0);
+  const readB = commandCostUs(m, heads.injected, 0);
+  const costUs = { a: readA + dispatchCostUs(m, 'other'), b: readB + dispatchCostUs(m, 'register'), others: ((bridges + bench) * 1000) / trial.arrived };
+  const limits: [E2ePrediction['limitedBy'], number][] = [
+    ['cores', (coresGot * 1e6) / (costUs.a + costUs.b + costUs.others)],
+    ['injector connections', (connections.injectors * 1e6) / readB],
+    ['firing connections', (connections.firing * 1e6) / readA],
+    ['dispatch thread', 1e6 / dispatchCostUs(m, 'register')],
+  ];
+  const [limitedBy, predictedPerSec] = limits.reduce((x, y) => (y[1] < x[1] ? y : x));
+  return { offered: trial.rate, measuredPerSec: trial.arrived / trial.seconds, predictedPerSec, coresGot, costUs, limitedBy };
+}

@@ -46,18 +46,21 @@ export interface CostModelOptions {
 
 export type CostModel = Required<CostModelOptions>;
 
-/** The model measured on the real FreeSWITCH (see the module comment). */
+/**
+ * The model fitted on the real FreeSWITCH (bench/results/realfs/calibration/, fit by
+ * bench/realfs/fit.ts; test/budget/cost-model.test.ts checks it against those measurements).
+ */
 export const MEASURED_COST_MODEL: CostModel = Object.freeze({
-  perHeaderByteUs: 1,
-  perCommandUs: 100,
+  perHeaderByteUs: 3.339,
+  perCommandUs: 98.9,
   perBodyByteUs: 0.002,
   cores: 2,
   oversubscribedEfficiency: 0.53,
   maxWaitingCommands: 512,
-  firedEventUs: 0,
-  registerHandlerUs: 0,
-  presenceHandlerUs: 0,
-  mwiHandlerUs: 0,
+  firedEventUs: 16.6,
+  registerHandlerUs: 891,
+  presenceHandlerUs: 495.7,
+  mwiHandlerUs: 306.7,
 });
 
 /** The measured model with some values replaced; validated (which option, what is allowed). */
@@ -106,7 +109,7 @@ export type EventKind = 'register' | 'presence' | 'mwi' | 'other';
  * (CUSTOM multicast::event) is handled by mod_sofia after its Orig-Event-Name/-Subclass.
  */
 export function eventKind(eventName: string, headers: readonly (readonly [string, string])[]): EventKind {
-  const get = (name: string): string | undefined => headers.find(([n]) => n.toLowerCase() === name)?.[1];
+  const get = (name: string): string | undefined => headers.find(([n]) => n.toLowerCase() === name)?.[1].trim();
   if (eventName.toUpperCase() !== 'CUSTOM' || get('event-subclass')?.toLowerCase() !== 'multicast::event') return 'other';
   const origName = get('orig-event-name')?.toUpperCase();
   const origSubclass = get('orig-event-subclass')?.toLowerCase();
