@@ -1,32 +1,38 @@
 /**
  * FreeSWITCH's event-socket cost model, for the simulated FreeSWITCH (a "real-FreeSWITCH-like
- * sink"). Facts it is built on (mod_event_socket.c, read_packet, and measurements on a real
- * FreeSWITCH 1.11.3-dev on a 2-core machine):
- * - Each connection is served by its own thread. The socket is non-blocking and a command's
- *   head (command line and headers, up to the blank line) is read ONE BYTE per recv(), each
- *   followed by a sched_yield(): ~1 µs of CPU per head byte, mostly system time. A ~1.2 KB
- *   sendevent costs ~1.3 ms: one connection takes ~740 sendevents/s (one core busy).
- * - A Content-Length body is read in bulk: nearly free.
- * - Two connections on two cores: ~1 470/s. Four or eight: ~750-800/s in total (the yields
- *   then switch threads on every byte), so a connection beyond the cores slows everyone.
+ * sink"), calibrated on a real FreeSWITCH 1.11.3-dev (bench/results/realfs/, fit by
+ * bench/realfs/fit.ts, checked by test/budget/cost-model.test.ts). What it is built on
+ * (mod_event_socket.c read_packet, switch_event.c, mod_sofia's multicast::event handler):
+ * - Each connection is served by its own thread. A command's head (command line and headers, up
+ *   to the blank line) is read ONE BYTE per recv(), each followed by a sched_yield(): measured
+ *   3.3 µs of CPU per head byte on the shared 2-core rig (4.2 µs under heavier load: the yields
+ *   cost more when other work is runnable), plus ~100 µs per command. A Content-Length body is
+ *   read in bulk: nearly free.
+ * - A fired event then goes through FreeSWITCH's ONE event-dispatch thread (more start only past
+ *   10,000 queued events): ~17 µs to hand it to listeners, plus mod_sofia's handler for a
+ *   replicated event: a registration ~0.89 ms (sip_registrations SQL), presence ~0.50 ms, MWI
+ *   ~0.31 ms.
+ * - So a replicated 1.5 KB registration costs FreeSWITCH ~5.9 ms of CPU: ~340/s with 2 injector
+ *   connections on 2 free cores (the cores are the limit), far below the bridge's own ceiling.
  *
  * The simulation runs in virtual CPU time, not by burning the test machine's CPU: every
  * connection with work progresses at `speed` µs of work per µs of wall time (1 while at most
- * `cores` connections are busy; cores/busy × oversubscribedEfficiency beyond), and a command
- * takes effect (reply, event fired) when its work is done. The rate therefore holds on a
- * loaded machine too; only reply timing has the timer's ~1 ms granularity.
+ * `cores` threads are busy; a fair share beyond, and × oversubscribedEfficiency while more
+ * connection threads than cores spin on their yields), and a command takes effect (reply,
+ * event fired) when its work is done. The rate therefore holds on a loaded machine too; only
+ * reply timing has the timer's ~1 ms granularity.
  */
 
 export interface CostModelOptions {
-  /** CPU µs per byte of a command's head (default 1, measured). */
+  /** CPU µs per byte of a command's head (default: the calibrated 3.339). */
   perHeaderByteUs?: number;
-  /** CPU µs per command besides its bytes: event creation, fire, reply (default 100). */
+  /** CPU µs per command besides its bytes, on its connection's thread (default: the calibrated 98.9). */
   perCommandUs?: number;
   /** CPU µs per body byte (read in bulk; default 0.002). */
   perBodyByteUs?: number;
   /** Cores the connection threads share (default 2, the measured machine). */
   cores?: number;
-  /** Total work done, as a share of `cores`, while more connections than cores are busy (default 0.53: 780/s against 1 470/s). */
+  /** Total work done, as a share of `cores`, while more connections than cores are busy (default 0.53: measured earlier, 4 connections against 2; not recalibrated). */
   oversubscribedEfficiency?: number;
   /** A connection stops being read while this many commands wait (the kernel buffers fill; default 512). */
   maxWaitingCommands?: number;
