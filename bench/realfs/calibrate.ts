@@ -20,7 +20,7 @@ import { benchEvent, injectedSendevent, type FiredEvent } from '../../src/benchm
 import { offerCommands } from '../../src/benchmark/realfs/offer.js';
 import { pidListeningOn, processCpuMs } from '../../src/benchmark/realfs/proc-cpu.js';
 import { parseEndpoint } from '../../src/benchmark/realfs/endpoint.js';
-import type { CalibrationCase, CalibrationRow } from './calibrate-types.js';
+import type { CalibrationCase, CalibrationRow } from '../../testkit/realfs-calibration.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

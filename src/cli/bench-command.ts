@@ -30,7 +30,20 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
   }
   const { runRealBench } = await import('../benchmark/realfs/real-bench.js');
   const { formatRealBenchReport } = await import('../benchmark/realfs/report.js');
-  const report = await runRealBench(parsed.options, (line) => io.stderr(`${line}\n`));
+  // Ctrl-C: finish the trial under way, then clean the switches up (unload, flush) and report.
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    io.stderr('interrupted: cleaning the switches up after this trial (Ctrl-C again to quit at once)\n');
+    interrupt.abort();
+    process.removeListener('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  let report;
+  try {
+    report = await runRealBench({ ...parsed.options, signal: interrupt.signal }, (line) => io.stderr(`${line}\n`));
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
   io.stdout(formatRealBenchReport(report));
   if (parsed.jsonFile !== null) writeFileSync(parsed.jsonFile, `${JSON.stringify(report, null, 1)}\n`);
   return 0;

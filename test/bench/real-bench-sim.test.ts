@@ -15,6 +15,9 @@ import { benchEvent, benchTag, injectedSendevent, sendeventCommand } from '../..
 import { ArrivalCounter, percentile } from '../../src/benchmark/realfs/arrivals.js';
 import { cModuleRefusal, parseCModuleConfig } from '../../src/benchmark/realfs/c-module.js';
 import { processCpuMs } from '../../src/benchmark/realfs/proc-cpu.js';
+import { shebangNodeFlags } from '../../src/benchmark/realfs/bridge-process.js';
+import { BRIDGE_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { readFileSync } from 'node:fs';
 
 function options(a: number, b: number, extra: Partial<RealBenchOptions> = {}): RealBenchOptions {
   const parsed = parseRealBenchArgs(
@@ -89,6 +92,20 @@ test('bench, ingress only: bridge A is never needed; the datagrams go to bridge 
   assert.deepEqual(rep.results.map((r) => `${r.system}/${r.scenario}/${r.skipped ?? 'measured'}`), ['bridge/ingress/measured', 'c-module/ingress/--c-module off']);
   assert.equal(a.sendevents.filter((e) => e.headers.some(([n]) => n === 'bench-run')).length, 0, 'no benchmark event fired in A');
   assert.equal(rep.results[0]!.trials[0]!.arrived, 40);
+});
+
+test('bench interrupted (Ctrl-C): no trial starts, nothing is loaded, the registrations are still flushed', { timeout: 60_000 }, async (t) => {
+  const a = await FakeFreeSwitch.start({ switchname: 'sim-a', apiEvents: false });
+  const b = await FakeFreeSwitch.start({ switchname: 'sim-b', apiEvents: false });
+  t.after(() => Promise.all([a.stop(), b.stop()]));
+  const apiOnB: string[] = [];
+  b.on('command', (c: { command: string }) => void (c.command.startsWith('api ') && apiOnB.push(c.command)));
+  const interrupt = new AbortController();
+  interrupt.abort();
+  const rep = await runRealBench({ ...options(a.port, b.port), signal: interrupt.signal }, () => undefined);
+  assert.deepEqual(rep.results.map((r) => `${r.system}/${r.scenario}/${r.skipped}`), ['bridge/e2e/interrupted', 'bridge/ingress/interrupted', 'c-module/e2e/interrupted', 'c-module/ingress/interrupted']);
+  assert.equal(a.sendevents.filter((e) => e.headers.some(([n]) => n === 'bench-run')).length, 0);
+  assert.ok(apiOnB.includes('api sofia profile internal flush_inbound_reg @fs-bench.invalid'));
 });
 
 test('bench flags: checked up front, one clear message each', () => {
@@ -179,3 +196,10 @@ async function waitFor(cond: () => boolean, maxMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('bridges under test run with the Node flags of the command itself (its shebang line)', () => {
+  const main = readFileSync(new URL('../../src/cli/main.js', import.meta.url), 'utf8');
+  assert.deepEqual(shebangNodeFlags(main), [...BRIDGE_NODE_FLAGS]);
+  assert.deepEqual(shebangNodeFlags('#!/usr/bin/env node\n'), []);
+  assert.deepEqual(shebangNodeFlags('// no shebang\n'), []);
+});

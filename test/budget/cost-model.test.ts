@@ -15,7 +15,7 @@ import {
 } from '../../src/testing/cost-model.js';
 import { FakeFreeSwitch } from '../../src/testing/fake-freeswitch.js';
 import { benchEvent, injectedSendevent, sendeventCommand } from '../../src/benchmark/realfs/event-shapes.js';
-import { fitCostModel, isFitRow, loadBenchReports, loadCalibrationRows, predictE2e, predictedCpuUs } from '../../bench/realfs/fit.js';
+import { fitCostModel, isFitRow, loadBenchReports, loadCalibrationRows, predictE2e, predictedCpuUs } from '../../testkit/realfs-calibration.js';
 import { measureSendeventRate, sendeventOfHeadSize } from './sendevent-client.js';
 
 const within = (got: number, want: number, share: number): boolean => got >= want * (1 - share) && got <= want * (1 + share);

@@ -1,16 +1,15 @@
 /**
  * One bridge under test, in its own process, started exactly as users run it
- * (`fs-event-multicast run --config FILE ...` with the command's own Node flags), optionally
+ * (`fs-event-multicast run --config FILE ...` with the Node flags of the command's shebang), optionally
  * under `chrt -f 1` (FreeSWITCH runs real-time; a normal-priority bridge beside a busy switch
  * loses datagrams). The PSK and the event-socket password go through the environment, never the
  * command line. Its stderr is kept (the last 4 KB) to explain a failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BRIDGE_NODE_FLAGS } from '../../cli/node-flags.js';
 
 export interface BridgeProcessOptions {
   label: string;
@@ -30,6 +29,13 @@ export interface BridgeProcessOptions {
 }
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+/** The Node flags on the command's shebang line (`#!/usr/bin/env -S node --flag ...`): what users run it with. */
+export function shebangNodeFlags(mainText: string): string[] {
+  const first = mainText.slice(0, mainText.indexOf('\n'));
+  const m = /^#!.*\bnode((?:\s+--?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/).filter((f) => f !== '');
+}
 const STDERR_KEPT = 4096;
 
 export class BridgeProcess {
@@ -72,7 +78,7 @@ export class BridgeProcess {
 `,
     );
     const args = [
-      ...BRIDGE_NODE_FLAGS, MAIN, 'run', '--config', config,
+      ...shebangNodeFlags(readFileSync(MAIN, 'utf8')), MAIN, 'run', '--config', config,
       '--esl-host', o.eslHost, '--esl-port', String(o.eslPort),
       '--injectors', String(o.injectors), '--status-listen', 'off', '--log-level', 'warn',
       '--replay-state-file', 'off',

@@ -79,13 +79,13 @@ export class EslClient {
   /** `api COMMAND`; resolves with FreeSWITCH's answer text. */
   api(command: string): Promise<string> {
     assertOneLine(command);
-    return withTimeout(this.command(`api ${command}\n\n`), this.opts.timeoutMs, `${this.opts.label}: no answer to "api ${command.split(' ')[0]}" within ${this.opts.timeoutMs} ms`);
+    return this.answered(this.command(`api ${command}\n\n`), `"api ${command.split(' ')[0]}"`);
   }
 
   /** `event plain EVENTS`: subscribe; events then go to onEvent. */
   async subscribe(events: string): Promise<void> {
     assertOneLine(events);
-    const reply = await withTimeout(this.command(`event plain ${events}\n\n`), this.opts.timeoutMs, `${this.opts.label}: no answer to "event plain"`);
+    const reply = await this.answered(this.command(`event plain ${events}\n\n`), '"event plain"');
     if (!reply.startsWith('+OK')) throw new EslClientError(`${this.opts.label}: subscription refused: ${quotedReply(reply)}`);
   }
 
@@ -95,6 +95,16 @@ export class EslClient {
    */
   send(commandBytes: Buffer): Promise<string> {
     return this.command(commandBytes);
+  }
+
+  /** A reply within the timeout; a late one would answer the wrong command, so the connection is given up. */
+  private async answered(reply: Promise<string>, what: string): Promise<string> {
+    try {
+      return await withTimeout(reply, this.opts.timeoutMs, `${this.opts.label}: no answer to ${what} within ${this.opts.timeoutMs} ms`);
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
   }
 
   close(): void {

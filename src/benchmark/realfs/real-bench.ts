@@ -59,6 +59,8 @@ export interface RealBenchOptions {
   bridgePort: number;
   maxTotalEvents: number;
   maxTotalSeconds: number;
+  /** Aborted (e.g. Ctrl-C): no new trial starts; the run cleans up and reports what it has. */
+  signal?: AbortSignal;
 }
 
 export interface TrialResult {
@@ -207,6 +209,7 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
 
     const trial = async (rate: number, send: Sender): Promise<TrialResult> => {
       const count = Math.max(1, Math.round(rate * o.stepSeconds));
+      if (o.signal?.aborted === true) throw new BudgetSpent('interrupted');
       if (eventsUsed + count > o.maxTotalEvents) throw new BudgetSpent(`the event budget (--max-events ${o.maxTotalEvents}) is spent`);
       if (performance.now() + (o.stepSeconds + 10) * 1000 > deadline) throw new BudgetSpent(`the time budget (--max-seconds ${o.maxTotalSeconds}) is spent`);
       eventsUsed += count;
@@ -321,7 +324,9 @@ export async function runRealBench(o: RealBenchOptions, progress: Progress): Pro
     const runScenarios = async (system: SystemResult['system'], ingressTo: IngressTarget | string): Promise<SystemResult[]> => {
       const out: SystemResult[] = [];
       for (const scenario of o.scenarios) {
-        if (scenario === 'e2e') {
+        if (o.signal?.aborted === true) {
+          out.push(skippedResult(system, scenario, 'interrupted', progress));
+        } else if (scenario === 'e2e') {
           await probe(`${system}, e2e`, fireInA([controlA])).catch((e: Error) => Promise.reject(withBridgeLogs(e)));
           out.push(await measure(system, 'e2e', fireInA(firing)));
         } else if (typeof ingressTo === 'string') {
@@ -381,6 +386,7 @@ async function measureCModule(
 ): Promise<SystemResult[]> {
   const skip = (reason: string): SystemResult[] => o.scenarios.map((sc) => skippedResult('c-module', sc, reason, progress));
   if (o.cModule === 'off') return skip('--c-module off');
+  if (o.signal?.aborted === true) return skip('interrupted');
   const ev = eventOf(o.shape);
   const confs = [];
   for (const [sw, c] of [['A', a], ['B', b]] as const) {
