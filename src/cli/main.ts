@@ -7,6 +7,7 @@ import { peersCommand, PEERS_USAGE } from './peers-command.js';
 import { checkCommand, CHECK_USAGE } from './check-command.js';
 import { demoCommand, DEMO_USAGE } from './demo-command.js';
 import { whereCommand, WHERE_USAGE } from './where-command.js';
+import { benchCommand, BENCH_USAGE } from './bench-command.js';
 
 const USAGE = `usage: fs-event-multicast <command> [options]
 commands:
@@ -15,7 +16,8 @@ commands:
   demo     two simulated FreeSWITCH boxes and two bridges on loopback (what npm start runs)
   peers    show the running bridge's peers (the C module's multicast_peers)
   where    which box a SIP user is registered on (the bridge's location directory)
-  bench    bench compare BASE.json NEW.json: gate on benchmark results (npm run bench makes them)
+  bench    bench compare BASE.json NEW.json: gate on benchmark results (npm run bench makes them);
+           bench --freeswitch-a HOST:PORT --freeswitch-b HOST:PORT: bridge vs mod_event_multicast on your switches
   decode   decode raw datagrams (plain or PSK) and print the events
   encode   build the datagram the C module sends for an event
 run 'fs-event-multicast <command> --help' for a command's options`;
@@ -42,18 +44,8 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   peers: { run: peersCommand, usage: PEERS_USAGE },
   where: { run: whereCommand, usage: WHERE_USAGE },
   demo: { run: demoCommand, usage: DEMO_USAGE },
-  bench: { run: benchEntry, usage: 'usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%]' },
+  bench: { run: benchCommand, usage: BENCH_USAGE },
 };
-
-/** Loaded on use: only this subcommand needs it. */
-async function benchEntry(argv: string[]): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === '-h') {
-    io.stdout(COMMANDS.bench!.usage + '\n');
-    return 0;
-  }
-  const { benchCommand, defaultCompareIo } = await import('../benchmark/compare.js');
-  return benchCommand(argv, defaultCompareIo);
-}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

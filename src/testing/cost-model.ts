@@ -1,47 +1,72 @@
 /**
  * FreeSWITCH's event-socket cost model, for the simulated FreeSWITCH (a "real-FreeSWITCH-like
- * sink"). Facts it is built on (mod_event_socket.c, read_packet, and measurements on a real
- * FreeSWITCH 1.11.3-dev on a 2-core machine):
- * - Each connection is served by its own thread. The socket is non-blocking and a command's
- *   head (command line and headers, up to the blank line) is read ONE BYTE per recv(), each
- *   followed by a sched_yield(): ~1 µs of CPU per head byte, mostly system time. A ~1.2 KB
- *   sendevent costs ~1.3 ms: one connection takes ~740 sendevents/s (one core busy).
- * - A Content-Length body is read in bulk: nearly free.
- * - Two connections on two cores: ~1 470/s. Four or eight: ~750-800/s in total (the yields
- *   then switch threads on every byte), so a connection beyond the cores slows everyone.
+ * sink"), calibrated on a real FreeSWITCH 1.11.3-dev (bench/results/realfs/, fit by
+ * bench/realfs/fit.ts, checked by test/budget/cost-model.test.ts). What it is built on
+ * (mod_event_socket.c read_packet, switch_event.c, mod_sofia's multicast::event handler):
+ * - Each connection is served by its own thread. A command's head (command line and headers, up
+ *   to the blank line) is read ONE BYTE per recv(), each followed by a sched_yield(): measured
+ *   3.3 µs of CPU per head byte on the shared 2-core rig (4.2 µs under heavier load: the yields
+ *   cost more when other work is runnable), plus ~100 µs per command. A Content-Length body is
+ *   read in bulk: nearly free.
+ * - A fired event then goes through FreeSWITCH's ONE event-dispatch thread (more start only past
+ *   10,000 queued events): ~17 µs to hand it to listeners, plus mod_sofia's handler for a
+ *   replicated event: a registration ~0.89 ms (sip_registrations SQL), presence ~0.50 ms, MWI
+ *   ~0.31 ms.
+ * - So a replicated 1.5 KB registration costs FreeSWITCH ~5.9 ms of CPU: ~340/s with 2 injector
+ *   connections on 2 free cores (the cores are the limit), far below the bridge's own ceiling.
  *
  * The simulation runs in virtual CPU time, not by burning the test machine's CPU: every
  * connection with work progresses at `speed` µs of work per µs of wall time (1 while at most
- * `cores` connections are busy; cores/busy × oversubscribedEfficiency beyond), and a command
- * takes effect (reply, event fired) when its work is done. The rate therefore holds on a
- * loaded machine too; only reply timing has the timer's ~1 ms granularity.
+ * `cores` threads are busy; a fair share beyond, and × oversubscribedEfficiency while more
+ * connection threads than cores spin on their yields), and a command takes effect (reply,
+ * event fired) when its work is done. The rate therefore holds on a loaded machine too; only
+ * reply timing has the timer's ~1 ms granularity.
  */
 
 export interface CostModelOptions {
-  /** CPU µs per byte of a command's head (default 1, measured). */
+  /** CPU µs per byte of a command's head (default: the calibrated 3.339). */
   perHeaderByteUs?: number;
-  /** CPU µs per command besides its bytes: event creation, fire, reply (default 100). */
+  /** CPU µs per command besides its bytes, on its connection's thread (default: the calibrated 98.9). */
   perCommandUs?: number;
   /** CPU µs per body byte (read in bulk; default 0.002). */
   perBodyByteUs?: number;
   /** Cores the connection threads share (default 2, the measured machine). */
   cores?: number;
-  /** Total work done, as a share of `cores`, while more connections than cores are busy (default 0.53: 780/s against 1 470/s). */
+  /** Total work done, as a share of `cores`, while more connections than cores are busy (default 0.53: measured earlier, 4 connections against 2; not recalibrated). */
   oversubscribedEfficiency?: number;
   /** A connection stops being read while this many commands wait (the kernel buffers fill; default 512). */
   maxWaitingCommands?: number;
+  /**
+   * CPU µs FreeSWITCH's event-dispatch thread (ONE thread: switch_event.c starts one and adds
+   * more only past 10,000 queued events) spends on every fired event: handing it to the bound
+   * handlers and listeners.
+   */
+  firedEventUs?: number;
+  /** On that thread, mod_sofia's handler of a replicated registration/unregistration (multicast::event, Orig sofia::register): SQL for sip_registrations. */
+  registerHandlerUs?: number;
+  /** ... of a replicated PRESENCE_IN (sofia's presence handler). */
+  presenceHandlerUs?: number;
+  /** ... of a replicated MESSAGE_WAITING (sofia's MWI handler). */
+  mwiHandlerUs?: number;
 }
 
 export type CostModel = Required<CostModelOptions>;
 
-/** The model measured on the real FreeSWITCH (see the module comment). */
+/**
+ * The model fitted on the real FreeSWITCH (bench/results/realfs/calibration/, fit by
+ * bench/realfs/fit.ts; test/budget/cost-model.test.ts checks it against those measurements).
+ */
 export const MEASURED_COST_MODEL: CostModel = Object.freeze({
-  perHeaderByteUs: 1,
-  perCommandUs: 100,
+  perHeaderByteUs: 3.339,
+  perCommandUs: 98.9,
   perBodyByteUs: 0.002,
   cores: 2,
   oversubscribedEfficiency: 0.53,
   maxWaitingCommands: 512,
+  firedEventUs: 16.6,
+  registerHandlerUs: 891,
+  presenceHandlerUs: 495.7,
+  mwiHandlerUs: 306.7,
 });
 
 /** The measured model with some values replaced; validated (which option, what is allowed). */
@@ -56,6 +81,7 @@ export function resolveCostModel(o: CostModelOptions | true): CostModel {
   check('cores', Number.isInteger(m.cores) && m.cores >= 1 && m.cores <= 1024, 'an integer 1..1024');
   check('oversubscribedEfficiency', m.oversubscribedEfficiency > 0 && m.oversubscribedEfficiency <= 1, 'a number in (0, 1]');
   check('maxWaitingCommands', Number.isInteger(m.maxWaitingCommands) && m.maxWaitingCommands >= 1, 'an integer >= 1');
+  for (const key of ['firedEventUs', 'registerHandlerUs', 'presenceHandlerUs', 'mwiHandlerUs'] as const) check(key, Number.isFinite(m[key]) && m[key] >= 0, 'a number >= 0');
   return m;
 }
 
@@ -81,16 +107,72 @@ export function parseCostModelFlag(text: string): CostModel {
   return resolveCostModel(o as CostModelOptions);
 }
 
+/** What FreeSWITCH's handlers do with a fired event (the shapes the calibration measured). */
+export type EventKind = 'register' | 'presence' | 'mwi' | 'other';
+
+/**
+ * The kind of an event fired by `sendevent EVENT_NAME` with these headers: a replicated event
+ * (CUSTOM multicast::event) is handled by mod_sofia after its Orig-Event-Name/-Subclass.
+ */
+export function eventKind(eventName: string, headers: readonly (readonly [string, string])[]): EventKind {
+  const get = (name: string): string | undefined => headers.find(([n]) => n.toLowerCase() === name)?.[1].trim();
+  if (eventName.toUpperCase() !== 'CUSTOM' || get('event-subclass')?.toLowerCase() !== 'multicast::event') return 'other';
+  const origName = get('orig-event-name')?.toUpperCase();
+  const origSubclass = get('orig-event-subclass')?.toLowerCase();
+  if (origSubclass === 'sofia::register' || origSubclass === 'sofia::unregister') return 'register';
+  if (origName === 'PRESENCE_IN') return 'presence';
+  if (origName === 'MESSAGE_WAITING') return 'mwi';
+  return 'other';
+}
+
+/** CPU µs of FreeSWITCH's event-dispatch thread for one fired event of this kind. */
+export function dispatchCostUs(m: CostModel, kind: EventKind): number {
+  const handler = kind === 'register' ? m.registerHandlerUs : kind === 'presence' ? m.presenceHandlerUs : kind === 'mwi' ? m.mwiHandlerUs : 0;
+  return m.firedEventUs + handler;
+}
+
 /** CPU µs FreeSWITCH spends reading and executing one command. */
 export function commandCostUs(m: CostModel, headBytes: number, bodyBytes: number): number {
   return m.perCommandUs + headBytes * m.perHeaderByteUs + bodyBytes * m.perBodyByteUs;
 }
 
-/** Commands/s one connection takes for commands of this size (for docs and checks). */
-export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: number, connections: number): number {
-  const perConnection = 1e6 / commandCostUs(m, headBytes, bodyBytes);
-  const speed = connections <= m.cores ? 1 : (m.cores / connections) * m.oversubscribedEfficiency;
-  return perConnection * speed * connections;
+/** Commands/s `connections` always-busy connections get through, for commands of this size and kind (for docs and checks). */
+export function commandsPerSecond(m: CostModel, headBytes: number, bodyBytes: number, connections: number, kind: EventKind = 'other'): number {
+  return sustainedCommandRate(m, { headBytes, bodyBytes, kind, connections });
+}
+
+export interface RateQuestion {
+  headBytes: number;
+  bodyBytes: number;
+  kind: EventKind;
+  connections: number;
+  /** CPU µs per event that other processes on the same cores spend (the bridge, another switch). */
+  neighbourUsPerEvent?: number;
+}
+
+/**
+ * The model's steady-state rate, in closed form: the least of what the connection threads read
+ * (each at most one core, slowed when more are busy than cores), what the one dispatch thread
+ * handles, and what the cores hold once the neighbours' CPU per event is counted.
+ */
+export function sustainedCommandRate(m: CostModel, q: RateQuestion): number {
+  const read = commandCostUs(m, q.headBytes, q.bodyBytes);
+  const dispatch = dispatchCostUs(m, q.kind);
+  // The dispatch thread's share of the cores is in the cores' limit below.
+  const byConnections = (q.connections * laneSpeed(m, q.connections, q.connections) * 1e6) / read;
+  const byDispatch = dispatch > 0 ? 1e6 / dispatch : Number.POSITIVE_INFINITY;
+  const byCores = (m.cores * 1e6) / (read + dispatch + (q.neighbourUsPerEvent ?? 0));
+  return Math.min(byConnections, byDispatch, byCores);
+}
+
+/**
+ * Work done per µs of wall time by each of `busy` lanes: 1 while they fit the cores, a fair
+ * share beyond; and while more connection threads than cores are busy, their per-byte
+ * sched_yield()s switch threads on every byte: oversubscribedEfficiency of that.
+ */
+export function laneSpeed(m: CostModel, busy: number, busyConnections: number): number {
+  if (busy <= m.cores) return 1;
+  return (m.cores / busy) * (busyConnections > m.cores ? m.oversubscribedEfficiency : 1);
 }
 
 interface Job<T> {
@@ -105,6 +187,9 @@ export class CpuLane<T> {
   /** Wall time (µs) since which this lane has had work. */
   activeSince = 0;
   closed = false;
+
+  /** A connection thread (reads byte by byte, yielding), as opposed to FreeSWITCH's event-dispatch thread. */
+  constructor(readonly connection = true) {}
 
   get waiting(): number {
     return this.jobs.length - this.head;
@@ -140,8 +225,8 @@ export class CpuScheduler<T> {
     private readonly clock: SchedulerClock = REAL_CLOCK,
   ) {}
 
-  lane(): CpuLane<T> {
-    const l = new CpuLane<T>();
+  lane(connection = true): CpuLane<T> {
+    const l = new CpuLane<T>(connection);
     this.lanes.add(l);
     return l;
   }
@@ -180,7 +265,7 @@ export class CpuScheduler<T> {
     this.ticking = true;
     const now = this.clock.nowUs();
     const active = [...this.lanes].filter((l) => l.waiting > 0);
-    const speed = active.length <= this.model.cores ? 1 : (this.model.cores / active.length) * this.model.oversubscribedEfficiency;
+    const speed = laneSpeed(this.model, active.length, active.filter((l) => l.connection).length);
     let soonest = Number.POSITIVE_INFINITY;
     for (const lane of active) {
       let budget = Math.max(0, now - Math.max(this.lastUs, lane.activeSince)) * speed;

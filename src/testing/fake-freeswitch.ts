@@ -29,7 +29,7 @@ import {
 } from './fs-event-stamp.js';
 import { buildPumpBlock, pumpToSocket, type PumpBlock } from './event-pump.js';
 import { BATCH_PROBE_VARIABLE, BATCH_SUBCLASS, decodeBatchBody } from '../esl/batch-command.js';
-import { commandCostUs, CpuScheduler, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
+import { commandCostUs, CpuScheduler, dispatchCostUs, eventKind, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
 
 export interface FakeFreeSwitchOptions {
   host?: string; // default '127.0.0.1'
@@ -153,7 +153,9 @@ export class FakeFreeSwitch extends EventEmitter {
   private readonly startedNs = process.hrtime.bigint();
   private readonly counters = { sendevents: 0, eventsFired: 0, framesQueued: 0, cutOffs: 0 };
   /** null: no cost model, commands run as they arrive. */
-  private readonly cpu: CpuScheduler<{ conn: Listener; cmd: EslClientCommand }> | null;
+  private readonly cpu: CpuScheduler<CpuJob> | null;
+  /** Cost model: FreeSWITCH's one event-dispatch thread (fired events reach handlers and listeners through it). */
+  private readonly dispatchLane: CpuLane<CpuJob> | null;
   private fault: FakeFault | null = null;
   /** Commands swallowed by a `stall-replies` fault (read, never answered). */
   stalledCommands = 0;
@@ -184,7 +186,8 @@ export class FakeFreeSwitch extends EventEmitter {
     this.apiEvents = opts.apiEvents ?? true;
     this.batchFanOut = opts.batchFanOut ?? false;
     this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia', ...(this.batchFanOut ? ['mod_lua'] : [])]);
-    this.cpu = opts.costModel === undefined ? null : new CpuScheduler(resolveCostModel(opts.costModel), (_lane, job) => this.runCommand(job.conn, job.cmd));
+    this.cpu = opts.costModel === undefined ? null : new CpuScheduler<CpuJob>(resolveCostModel(opts.costModel), (_lane, job) => ('fired' in job ? this.dispatch(job.fired) : this.runCommand(job.conn, job.cmd)));
+    this.dispatchLane = this.cpu?.lane(false) ?? null;
     this.identity = {
       coreUuid: opts.coreUuid ?? randomUUID(),
       hostname: opts.hostname ?? os.hostname(),
@@ -489,7 +492,11 @@ export class FakeFreeSwitch extends EventEmitter {
       if (subclass !== null) headers = [['Event-Subclass', subclass], ...headers.filter(([n]) => n.toLowerCase() !== 'event-subclass')];
     }
     headers.push(...this.stamp(type, at));
-    this.dispatch({ type, subclass, data: { headers, body }, text: null });
+    const fired: Outgoing = { type, subclass, data: { headers, body }, text: null };
+    // FreeSWITCH's one event-dispatch thread: handlers (mod_sofia's SQL...) and listeners get it after its cost.
+    const dispatchUs = this.cpu === null ? 0 : dispatchCostUs(this.cpu.model, eventKind(type, headers));
+    if (dispatchUs > 0) this.cpu!.submit(this.dispatchLane!, { fired }, dispatchUs);
+    else this.dispatch(fired);
     return subclass;
   }
 
@@ -556,6 +563,8 @@ export class FakeFreeSwitch extends EventEmitter {
         return { known: true, output: arg !== null && this.loadedModules.has(arg.trim()) ? 'true' : 'false' };
       case 'db':
         return { known: true, output: this.runDb(arg ?? '') };
+      case 'sofia':
+        return { known: true, output: sofiaApi(arg ?? '') };
       default:
         return { known: false, output: `-ERR ${command} Command not found!\n` };
     }
@@ -651,6 +660,9 @@ export class FakeFreeSwitch extends EventEmitter {
   }
 }
 
+/** Work for the cost model's CPU: a command on its connection's thread, or a fired event on the dispatch thread. */
+type CpuJob = { conn: Listener; cmd: EslClientCommand } | { fired: Outgoing };
+
 /** One connected client: its framing state, subscription and outgoing event queue. */
 class Listener {
   readonly reader = new CommandReader();
@@ -658,7 +670,7 @@ class Listener {
   authed = false;
   finished = false;
   /** Cost model: this connection's thread, and whether the cost model stopped reading it. */
-  lane: CpuLane<{ conn: Listener; cmd: EslClientCommand }> | null = null;
+  lane: CpuLane<CpuJob> | null = null;
   readPausedByCost = false;
   private queue: (Buffer | undefined)[] = [];
   private head = 0;
@@ -828,4 +840,21 @@ function validatePump(o: PumpOptions): void {
   if (o.ratePerSec !== undefined && !(o.ratePerSec > 0 && Number.isFinite(o.ratePerSec))) {
     throw new RangeError(`pump: "ratePerSec" must be a finite number > 0, or undefined for as fast as possible (got ${String(o.ratePerSec)})`);
   }
+}
+
+/**
+ * The two `sofia` commands the real-FreeSWITCH benchmark uses, for its tests against this
+ * simulator: `status profile NAME` (one profile, `internal`, RUNNING) and `profile NAME
+ * flush_inbound_reg [...]` (nothing is registered here; answered as mod_sofia does).
+ */
+function sofiaApi(arg: string): string {
+  const words = arg.trim().split(/\s+/);
+  if (words[0] === 'status' && words[1] === 'profile') {
+    return words[2] === 'internal' ? 'Name internal\nState RUNNING (0)\n' : 'Invalid Profile!\n';
+  }
+  if (words[0] === 'profile' && words[2] === 'flush_inbound_reg') {
+    if (words[1] !== 'internal') return 'Invalid Profile!\n';
+    return words.length > 3 ? '+OK flushing all registrations matching specified call_id\n' : '+OK flushing all registrations\n';
+  }
+  return '-USAGE: sofia status|profile ...\n';
 }
