@@ -220,8 +220,10 @@ export interface Rig {
   /** Offers `rate` events/s for `seconds` (rate null = as fast as it goes); counts what arrived after in-flight work landed. */
   offer(rate: number | null, seconds: number): Promise<Offered>;
   bridgeUsage(): Promise<BridgeUsage>;
-  /** The bridge processes under test (e2e: A and B; each event passes through all of them once). */
+  /** The bridge processes under test, in the order events pass them (e2e: A then B). */
   bridges(): LoadProcess[];
+  /** Has the load generator send `count` events flat out into the first bridge's socket, without waiting for arrivals; returns how many it sent. */
+  queue(count: number): Promise<number>;
   /** A fresh bridge process (same configuration): peak RSS starts again from zero. */
   restartBridge(): Promise<void>;
 }
@@ -264,31 +266,51 @@ export function judgeTrial(o: Offered): { pass: true } | { pass: false; why: str
 }
 
 /**
- * Bridge CPU µs per event over one burst: `costBurst` events offered flat out, small enough for
- * the sockets' buffers (nothing lost), so the bridge works through a backlog in full batches.
- * Measured that way the cost per event hardly depends on how the scheduler paces the bridge,
- * unlike a fixed rate (whose batch sizes follow the machine's load: 2x spread on a busy box).
+ * Bridge CPU µs per event over one backlog: the bridge processes are stopped (SIGSTOP) while
+ * the load generator queues `costBurst` events in their sockets, then resumed one after the
+ * other (e2e: A works through its backlog into B's socket before B resumes). Each bridge thus
+ * works through a full backlog in full batches, whatever pace the (equally busy) load generator
+ * and the scheduler would have set: at a fixed rate, or a burst the generator trickles out, the
+ * batch sizes follow the machine's load and the CPU per event varied 2-3x on a busy box.
  */
 async function burstCost(plan: Plan, rig: Rig): Promise<number> {
-  const before = await rig.bridgeUsage();
-  const o = await rig.offer(BURST_RATE, plan.costBurst / BURST_RATE);
-  const after = await rig.bridgeUsage();
-  const handled = o.handled ?? o.arrived;
-  if (handled < o.sent / 2 || handled === 0) throw new Error(`cost burst of ${plan.costBurst}: the bridge handled only ${handled} of ${o.sent} (${o.where})`);
-  return (after.cpuUs - before.cpuUs) / handled;
+  const bridges = rig.bridges();
+  const before = await Promise.all(bridges.map((b) => b.request<BridgeUsage>('usage')));
+  for (const b of bridges) b.pause(true);
+  let queued: number;
+  try {
+    queued = await rig.queue(plan.costBurst);
+  } catch (e) {
+    for (const b of bridges) b.pause(false);
+    throw e;
+  }
+  let expected = queued;
+  let cpuUs = 0;
+  for (const [i, b] of bridges.entries()) {
+    b.pause(false);
+    const handled = async (): Promise<number> => carried((await b.request<BridgeUsage>('usage')).counters) - carried(before[i]!.counters);
+    const got = await settle(handled, expected, 300, 10_000);
+    cpuUs += (await b.request<BridgeUsage>('usage')).cpuUs - before[i]!.cpuUs;
+    if (got < expected / 2 || got === 0) {
+      for (const rest of bridges) rest.pause(false);
+      throw new Error(`cost backlog of ${plan.costBurst}: bridge ${i + 1} of ${bridges.length} carried only ${got} of ${expected}`);
+    }
+    expected = got;
+  }
+  return cpuUs / expected;
 }
 
-const COST_WARMUP_BURSTS = 2;
-/** "As fast as the load generator goes" for a burst of a fixed count. */
-const BURST_RATE = 1_000_000;
-/** Spin iterations (thousands) of one reference reading: ~0.1 s of CPU on a 2020s core. */
-const REFERENCE_UNITS = 100_000;
+/** Datagrams a bridge sent plus datagrams it read: one per event it carried, whichever way. */
+function carried(c: BridgeUsage['counters']): number {
+  return c.egress.datagrams + c.ingress.datagrams;
+}
 
-/**
- * The reference: a counted integer loop's CPU µs per thousand iterations, in the first bridge
- * process under test. No allocation and no memory traffic: its CPU time tracks the core's speed
- * and little else (an OpenSSL cipher per packet varied 3x within one run on a busy machine).
- */
+/** Backlogs measured and thrown away first: the first ones after start cost more (JIT, caches). */
+const COST_WARMUP_BURSTS = 4;
+/** Units of one reference reading (~0.1 s of CPU on a 2020s core). */
+const REFERENCE_UNITS = 4000;
+
+/** The reference's CPU µs per unit (reference-work.ts), in the first bridge process under test. */
 async function referenceStep(rig: Rig): Promise<number> {
   const r = await rig.bridges()[0]!.request<{ units: number; cpuUs: number }>('reference', { units: REFERENCE_UNITS }, 30_000);
   return r.cpuUs / r.units;
@@ -317,7 +339,7 @@ async function measureCost(plan: Plan, rig: Rig, result: BenchResult): Promise<v
   result.cost_ratio = round(median(ratios), 3);
   result.notes.push(
     `cost: ${plan.costSteps} bursts of ${plan.costBurst} events: ${costs.map((c) => c.toFixed(1)).join(', ')} µs/event; ` +
-      `reference ${refs.map((r) => r.toFixed(3)).join(', ')} µs per 1000 iterations; ratios ${ratios.map((r) => r.toFixed(1)).join(', ')}`,
+      `reference ${refs.map((r) => r.toFixed(2)).join(', ')} µs per unit; ratios ${ratios.map((r) => r.toFixed(1)).join(', ')}`,
   );
   plan.progress.line(rig.label, `cost: ${result.cost_cpu_us_per_event} µs/event, ${result.cost_ratio}x reference (bursts ${costs.map((c) => c.toFixed(1)).join(', ')})`);
 }

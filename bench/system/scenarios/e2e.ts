@@ -80,6 +80,7 @@ export async function runE2e(plan: Plan, c: BridgeConfig, opts: E2eOptions): Pro
         label,
         bridgeUsage: usage,
         bridges: () => [bridgeA!, bridgeB!],
+        queue: async (count) => (await fsA.request<{ sent: number }>('pump', { shape: c.shape, count, maxSeconds: 10 }, 20_000)).sent,
         async restartBridge() {
           await closeAll([bridgeA, bridgeB]);
           await start();

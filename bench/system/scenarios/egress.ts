@@ -35,6 +35,7 @@ export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResul
       label,
       bridgeUsage: () => b.request<BridgeUsage>('usage'),
       bridges: () => [b],
+      queue: async (count) => (await fs.request<{ sent: number }>('pump', { shape: c.shape, count, maxSeconds: 10 }, 20_000)).sent,
       async restartBridge() {
         await closeAll([b]);
         b = await start();

@@ -42,6 +42,7 @@ export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResu
       label,
       bridgeUsage: () => b.request<BridgeUsage>('usage'),
       bridges: () => [b],
+      queue: async (count) => (await sender.request<{ sent: number }>('send', { address: BRIDGE_ADDRESS, port, count, maxSeconds: 10 }, 20_000)).sent,
       async restartBridge() {
         await closeAll([b]);
         b = await start();
