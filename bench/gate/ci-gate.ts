@@ -3,9 +3,13 @@
  * committed baseline, bench/gate/baseline.json (a run set of several quick runs on the CI machine).
  *
  *   node dist/bench/gate/ci-gate.js [--baseline bench/gate/baseline.json] [--max-regression 25%]
- *                              [--repeat N] [--json OUT.json] [--results IN.json]
+ *        [--max-cost-increase 8%] [--repeat N] [--json OUT.json] [--results IN.json] [--handicap 15%]
  *
- * Exit 0: no figure fell by more than the allowed regression and the baseline's noise band;
+ * It runs the default configuration (workers auto), PSK and plain, egress, ingress and e2e.
+ * --handicap makes the bridges under test do that fraction more CPU work per event (benchmark
+ * only, bench/system/load/handicap.ts): the way to prove the gate catches a real slowdown.
+ *
+ * Exit 0: no figure moved by more than its allowed change and the baseline's noise band;
  * 1: a regression (or a scenario that failed to produce its figure); 2: usage error.
  * The default threshold is chosen from measured run-to-run spread (see the README section).
  */
