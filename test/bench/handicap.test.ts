@@ -8,10 +8,10 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { calibrateSpin, installHandicap } from '../../bench/system/load/handicap.js';
-import * as handicap from '../../bench/system/load/handicap.js';
-import { referenceWork } from '../../bench/system/load/reference-work.js';
-import { judgeTrial, SUSTAINED_MAX_DRAIN_SECONDS, type Offered } from '../../bench/system/scenarios/common.js';
+import { calibrateSpin, installHandicap } from '../../testkit/handicap.js';
+import * as handicap from '../../testkit/handicap.js';
+import { referenceWork } from '../../testkit/reference-work.js';
+import { judgeTrial, SUSTAINED_MAX_DRAIN_SECONDS, type TrialFacts } from '../../src/benchmark/sustained.js';
 
 test('the handicap charges every datagram sent and every datagram received, at the calibrated cost', async () => {
   const rx = dgram.createSocket('udp4');
@@ -60,10 +60,10 @@ test('spin calibration and the reference reading count CPU work, not wall time',
 test('nothing in the product can turn the handicap on: no src/ file reaches its code', () => {
   const files = (dir: string): string[] =>
     readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : n.endsWith('.ts') ? [join(dir, n)] : []));
-  for (const f of files('src')) assert.doesNotMatch(readFileSync(f, 'utf8'), /installHandicap|handicap\.js|from '[^']*\/bench\//, f);
+  for (const f of files('src')) assert.doesNotMatch(readFileSync(f, 'utf8'), /installHandicap|handicap\.js|from '[^']*\/(bench|testkit)\//, f);
 });
 
-const offered = (o: Partial<Offered>): Offered => ({ asked: 1000, sent: 1000, seconds: 1, arrivedAtEnd: 1000, arrived: 1000, elapsedSeconds: 1, drainSeconds: 0.01, where: 'test', ...o });
+const offered = (o: Partial<TrialFacts>): TrialFacts => ({ asked: 1000, sent: 1000, arrived: 1000, drainSeconds: 0.01, where: 'test', ...o });
 
 test('sustained means 0 loss and no backlog left after the step', () => {
   assert.deepEqual(judgeTrial(offered({})), { pass: true });

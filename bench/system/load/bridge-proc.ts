@@ -3,8 +3,8 @@
  * its peak RSS are exactly its own. Started and read by the orchestrator over IPC:
  *   start {xml, flags, psk?}  -> Bridge.start with loadConfig(xmlText, flags, env)
  *   usage                     -> CPU µs, RSS, peak RSS, the bridge's counters, pool/UDP/ESL stats
- *   handicap {usPerDatagram}  -> benchmark-only extra CPU per datagram sent/received (handicap.ts)
- *   reference {units}         -> the gate's reference work in this process (reference-work.ts)
+ *   handicap {usPerDatagram}  -> benchmark-only extra CPU per datagram sent/received (testkit/handicap.ts)
+ *   reference {units}         -> the gate's reference work in this process (testkit/reference-work.ts)
  *   stop
  */
 import { loadConfig } from '../../../src/config/config.js';
@@ -12,8 +12,8 @@ import { PSK_ENV } from '../../../src/config/params.js';
 import { Bridge } from '../../../src/bridge/bridge.js';
 import { createLogger } from '../../../src/util/log.js';
 import { arg, processUsage, serveControl } from './control.js';
-import { installHandicap } from './handicap.js';
-import { referenceWork } from './reference-work.js';
+import { installHandicap } from '../../../testkit/handicap.js';
+import { referenceWork } from '../../../testkit/reference-work.js';
 
 let bridge: Bridge | null = null;
 

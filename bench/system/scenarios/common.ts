@@ -9,6 +9,7 @@ import type { Counters } from '../../../src/status/counters.js';
 import { round, type BenchResult } from '../../../src/benchmark/schema.js';
 import { searchSustainedRate } from '../../../src/benchmark/search.js';
 import { median } from '../../../src/benchmark/stats.js';
+import { judgeTrial } from '../../../src/benchmark/sustained.js';
 import { autoWorkers } from '../../../src/bridge/bridge.js';
 
 /** A benchmark key, not a secret (the captures' PSK). */
@@ -248,21 +249,6 @@ export interface Offered {
   handled?: number;
   /** Where loss happened, for the notes. */
   where: string;
-}
-
-/**
- * "Sustained": every event offered was sent and arrived (0 loss), and the last one landed at most
- * this long after the step ended, i.e. the step left no backlog that a longer step would grow.
- */
-export const SUSTAINED_MAX_DRAIN_SECONDS = 0.5;
-export const SUSTAINED_RULE = `0 loss and every event delivered within ${SUSTAINED_MAX_DRAIN_SECONDS} s of the end of its step (no backlog)`;
-
-export function judgeTrial(o: Offered): { pass: true } | { pass: false; why: string } {
-  if (o.asked === null) return { pass: false, why: 'a flood is not a trial' };
-  if (o.sent < o.asked) return { pass: false, why: `load offered only ${o.sent} of ${o.asked} in time (${o.where})` };
-  if (o.arrived < o.sent) return { pass: false, why: `${o.sent - o.arrived} lost (${o.where})` };
-  if (o.drainSeconds > SUSTAINED_MAX_DRAIN_SECONDS) return { pass: false, why: `no loss, but the last event landed ${o.drainSeconds.toFixed(2)} s after the step (backlog)` };
-  return { pass: true };
 }
 
 /**

@@ -2,8 +2,9 @@
  * Benchmark-only handicap: makes the bridge process it is installed in do extra CPU work for
  * every datagram it sends or receives (one datagram = one event on the benchmark's legacy wire
  * format), so the CI gate can be shown to catch a bridge that got slower by a known fraction.
- * It lives in the benchmark's bridge launcher only (bench/system/load/bridge-proc.ts); nothing
- * under src/ can reach it, so no configuration, flag or environment of the product turns it on.
+ * Only the benchmark's bridge launcher (bench/system/load/bridge-proc.ts) installs it; it lives
+ * outside src/ (the published package ships dist/src only, and src/ may not import testkit/), so
+ * no configuration, flag or environment of the product turns it on.
  *
  * The work is a counted loop, calibrated once in this process to CPU time (not wall time, so a
  * busy machine does not change how much work an event costs).
