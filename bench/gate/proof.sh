@@ -10,7 +10,7 @@ N=${N:-5}
 OUT=${OUT:-bench/results/gate-proof}
 mkdir -p "$OUT"
 summary="$OUT/summary.txt"
-echo "gate proof started $(date -u +%FT%TZ) at $(git rev-parse --short HEAD), $(nproc) cores; expected: plain exit 0, handicap exit 1" > "$summary"
+echo "gate proof started $(date -u +%FT%TZ) at commit $(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)"), $(nproc) cores; expected: plain exit 0, handicap exit 1" > "$summary"
 for i in $(seq 1 "$N"); do
   for kind in plain handicap; do
     args=()
