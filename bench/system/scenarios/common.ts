@@ -93,7 +93,9 @@ export async function startBridge(
   extraFlags: Record<string, string> = {},
 ): Promise<LoadProcess> {
   const p = LoadProcess.spawn(name, 'bridge-proc', { execArgv: plan.bridgeExecArgv });
-  await p.request(
+  // A start that fails or times out must not leave the process behind: the caller never gets it
+  // to close, and its open IPC channel would keep the whole run alive until its lifetime cap.
+  const started = p.request(
     'start',
     {
       xml: bridgeXml(net.bind, net.destination, net.port),
@@ -111,6 +113,12 @@ export async function startBridge(
     // A start took over 20 s on a 2-core box at load average 20 (the gate then lost the figure).
     60_000,
   );
+  try {
+    await started;
+  } catch (e) {
+    await p.close().catch(() => undefined);
+    throw e;
+  }
   return p;
 }
 
