@@ -23,6 +23,27 @@ export interface BenchResult {
   batch: number | null;
   /** Highest offered rate that lost nothing (bridge rows); plain throughput for reference rows. */
   events_per_sec: number | null;
+  /**
+   * The search's final bracket: bracket_low passed (and was confirmed), bracket_high failed;
+   * events_per_sec = bracket_low. search_converged: the bracket reached the search's precision.
+   */
+  bracket_low: number | null;
+  bracket_high: number | null;
+  search_trials: number | null;
+  search_converged: boolean | null;
+  /**
+   * CPU cost: bursts of cost_burst events offered flat out (nothing lost); the bridge's CPU µs
+   * per event (median over bursts), the reference's CPU µs per 1000 iterations of a counted
+   * loop run in the bridge process between the bursts, and the median of each burst's cost
+   * divided by the references either side of it (cost_ratio, the gate's CPU figure).
+   */
+  cost_burst: number | null;
+  cost_cpu_us_per_event: number | null;
+  reference_cpu_us: number | null;
+  cost_ratio: number | null;
+  /** Benchmark-only handicap (a fraction of the measured per-event cost), null when off. */
+  handicap: number | null;
+  handicap_us_per_event: number | null;
   /** What got through when offered more than it can take (events/s arriving), and what was lost. */
   saturation_events_per_sec: number | null;
   loss_at_saturation: number | null;
@@ -70,6 +91,16 @@ export function emptyResult(r: Pick<BenchResult, 'scenario' | 'direction' | 'psk
   return {
     ...r,
     events_per_sec: null,
+    bracket_low: null,
+    bracket_high: null,
+    search_trials: null,
+    search_converged: null,
+    cost_burst: null,
+    cost_cpu_us_per_event: null,
+    reference_cpu_us: null,
+    cost_ratio: null,
+    handicap: null,
+    handicap_us_per_event: null,
     saturation_events_per_sec: null,
     loss_at_saturation: null,
     overload_loss: null,

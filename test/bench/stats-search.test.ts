@@ -77,3 +77,103 @@ test('bad search options are refused', async () => {
   await assert.rejects(searchSustainedRate(async () => ({ pass: true }), { start: 1, floor: 0, ceiling: 1, maxTrials: 1 }), /floor/);
   await assert.rejects(searchSustainedRate(async () => ({ pass: true }), { start: 1, floor: 1, ceiling: 2, growth: 1, maxTrials: 1 }), /growth/);
 });
+
+/** A deterministic noisy system: capacity `capacity`, and trials listed in `flukes` (by index) give the wrong answer. */
+const noisy = (capacity: number, flukes: Set<number>) => {
+  const tried: number[] = [];
+  return {
+    tried,
+    trial: async (rate: number) => {
+      const i = tried.push(rate) - 1;
+      const truth = rate <= capacity;
+      return { pass: flukes.has(i) ? !truth : truth };
+    },
+  };
+};
+
+const PRECISE = { start: 20_000, floor: 1000, ceiling: 1e6, growth: 2, precision: 0.03, confirmations: 1, maxTrials: 30 } as const;
+
+test('the search brackets the answer to within 3% and confirms it, for capacities across the range', async () => {
+  for (const capacity of [1_500, 7_321, 20_000, 47_500, 81_234, 99_999, 333_333]) {
+    const s = system(capacity);
+    const r = await searchSustainedRate(s.trial, PRECISE);
+    assert.equal(r.stop, 'converged', `capacity ${capacity}`);
+    assert.ok(r.converged);
+    assert.ok(r.rate <= capacity, `${r.rate} <= ${capacity}`);
+    assert.ok(r.bracket.hi !== null && r.bracket.hi > capacity, `hi ${r.bracket.hi} fails, so above ${capacity}`);
+    assert.ok(r.relativeWidth !== null && r.relativeWidth <= 0.03, `bracket [${r.bracket.lo}, ${r.bracket.hi}] within 3%`);
+    assert.equal(r.passesAtRate, 2, 'the answer passed twice (one confirmation)');
+    assert.ok(s.tried.length <= 16, `${s.tried.length} trials for capacity ${capacity}`);
+  }
+});
+
+test('a lucky pass above the capacity is not kept once a lower rate fails', async () => {
+  // Capacity 50k; the trial at 80k (index 2) passes by luck. The search may climb, but every later
+  // failure at or below a lucky pass discards it: the answer stays at or below the capacity.
+  const s = noisy(50_000, new Set([2]));
+  const r = await searchSustainedRate(s.trial, PRECISE);
+  assert.equal(s.tried[2], 80_000);
+  assert.ok(r.rate <= 50_000 && r.rate >= 50_000 / 1.03, `answer ${r.rate}`);
+  assert.ok(r.bracket.hi !== null && r.bracket.hi > 50_000);
+});
+
+test('a confirmation that fails makes the answer the new upper bound and the search goes on below it', async () => {
+  const s = system(60_000);
+  const clean = await searchSustainedRate(s.trial, PRECISE);
+  const confirmIndex = clean.steps.length - 1; // the last trial of a clean search is the confirmation
+  assert.equal(clean.steps[confirmIndex]!.rate, clean.rate);
+  const n = noisy(60_000, new Set([confirmIndex]));
+  const r = await searchSustainedRate(n.trial, PRECISE);
+  assert.equal(r.stop, 'converged');
+  assert.ok(r.rate < clean.rate, `after the failed confirmation of ${clean.rate} the answer ${r.rate} is lower`);
+  assert.ok(r.bracket.hi !== null && r.bracket.hi <= clean.rate);
+  assert.ok(r.relativeWidth! <= 0.03);
+  assert.equal(r.passesAtRate, 2);
+});
+
+test('a system that fails at random never gets an answer above its capacity, and the trial budget holds', async () => {
+  let seed = 12345;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let run = 0; run < 50; run++) {
+    let trials = 0;
+    const r = await searchSustainedRate(
+      async (rate: number) => {
+        trials++;
+        // Below capacity a step fails 10% of the time (a disturbance); above it always fails.
+        return { pass: rate <= 70_000 && random() > 0.1 };
+      },
+      { ...PRECISE, maxTrials: 14 },
+    );
+    assert.ok(trials <= 14);
+    assert.ok(r.rate <= 70_000, `run ${run}: ${r.rate}`);
+    if (r.converged) assert.ok(r.relativeWidth! <= 0.03);
+    else assert.equal(r.stop, 'trials');
+  }
+});
+
+test('the search stops on its time budget, with the bracket it has', async () => {
+  let clock = 0;
+  const s = system(55_000);
+  const r = await searchSustainedRate(
+    async (rate) => {
+      clock += 1500; // each trial takes 1.5 s
+      return s.trial(rate);
+    },
+    { ...PRECISE, maxSeconds: 6, now: () => clock },
+  );
+  assert.equal(r.stop, 'time');
+  assert.equal(s.tried.length, 4);
+  assert.equal(r.converged, false);
+  assert.equal(r.rate, 40_000);
+  assert.equal(r.bracket.hi, 56_569); // 20k, 40k pass; 80k and then sqrt(40k·80k) fail
+  assert.equal(r.seconds, 6);
+});
+
+test('the trial budget stops an unconverged search and says so', async () => {
+  const s = system(55_000);
+  const r = await searchSustainedRate(s.trial, { ...PRECISE, maxTrials: 5 });
+  assert.equal(s.tried.length, 5);
+  assert.equal(r.stop, 'trials');
+  assert.equal(r.converged, false);
+  assert.ok(r.rate <= 55_000);
+});

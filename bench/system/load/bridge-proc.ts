@@ -3,6 +3,8 @@
  * its peak RSS are exactly its own. Started and read by the orchestrator over IPC:
  *   start {xml, flags, psk?}  -> Bridge.start with loadConfig(xmlText, flags, env)
  *   usage                     -> CPU µs, RSS, peak RSS, the bridge's counters, pool/UDP/ESL stats
+ *   handicap {usPerDatagram}  -> benchmark-only extra CPU per datagram sent/received (testkit/handicap.ts)
+ *   reference {units}         -> the gate's reference work in this process (testkit/reference-work.ts)
  *   stop
  */
 import { loadConfig } from '../../../src/config/config.js';
@@ -10,6 +12,8 @@ import { PSK_ENV } from '../../../src/config/params.js';
 import { Bridge } from '../../../src/bridge/bridge.js';
 import { createLogger } from '../../../src/util/log.js';
 import { arg, processUsage, serveControl } from './control.js';
+import { installHandicap } from '../../../testkit/handicap.js';
+import { referenceWork } from '../../../testkit/reference-work.js';
 
 let bridge: Bridge | null = null;
 
@@ -43,6 +47,12 @@ serveControl({
       udp: status['udp'],
       esl: status['esl'],
     };
+  },
+  handicap(args) {
+    return installHandicap(arg(args, 'usPerDatagram', 'number'));
+  },
+  reference(args) {
+    return referenceWork(arg(args, 'units', 'number'));
   },
   async stop() {
     const b = bridge;

@@ -98,6 +98,11 @@ export class LoadProcess {
   }
 
   /** Forks `dist/bench/system/load/<script>.js` (resolved beside this module). */
+  /** Pauses (SIGSTOP) or resumes (SIGCONT) this child: the benchmark queues a backlog for a stopped bridge. */
+  pause(paused: boolean): void {
+    this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   static spawn(name: string, script: string, opts: SpawnOptions = {}): LoadProcess {
     const path = fileURLToPath(new URL(`./${script}.js`, import.meta.url));
     const child = fork(path, [], {

@@ -8,7 +8,7 @@ import { eventShapes } from '../../../testkit/event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, round, type BenchResult } from '../../../src/benchmark/schema.js';
 import {
-  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, kilo, lossOf, measureThroughput, offerAndSettle, randomPort, settle, startBridge,
+  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, kilo, lossOf, measureThroughput, offerAndSettle, randomPort, resolvedWorkers, settle, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig, type SinkReply,
 } from './common.js';
 
@@ -22,7 +22,7 @@ export interface E2eOptions {
 export async function runE2e(plan: Plan, c: BridgeConfig, opts: E2eOptions): Promise<BenchResult[]> {
   const bytes = eventShapes()[c.shape]!.bytes;
   const label = describeConfig('e2e', c, bytes);
-  const base = { scenario: 'e2e', direction: 'both', psk: c.psk, event_bytes: bytes, workers: c.workers, batch: c.batch } as const;
+  const base = { scenario: 'e2e', direction: 'both', psk: c.psk, event_bytes: bytes, workers: resolvedWorkers(c), batch: c.batch } as const;
   const rows: BenchResult[] = [];
   const port = randomPort();
   const fsA = LoadProcess.spawn('fs-a', 'fs-proc');
@@ -79,6 +79,8 @@ export async function runE2e(plan: Plan, c: BridgeConfig, opts: E2eOptions): Pro
       const rig: Rig = {
         label,
         bridgeUsage: usage,
+        bridges: () => [bridgeA!, bridgeB!],
+        queue: async (count) => (await fsA.request<{ sent: number }>('pump', { shape: c.shape, count, maxSeconds: 10 }, 20_000)).sent,
         async restartBridge() {
           await closeAll([bridgeA, bridgeB]);
           await start();

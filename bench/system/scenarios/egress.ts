@@ -8,14 +8,14 @@ import { eventShapes } from '../../../testkit/event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, type BenchResult } from '../../../src/benchmark/schema.js';
 import {
-  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, startBridge,
+  BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, resolvedWorkers, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig,
 } from './common.js';
 
 export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResult> {
   const bytes = eventShapes()[c.shape]!.bytes;
   const label = describeConfig('egress', c, bytes);
-  const result = emptyResult({ scenario: 'egress', direction: 'egress', psk: c.psk, event_bytes: bytes, workers: c.workers, batch: c.batch });
+  const result = emptyResult({ scenario: 'egress', direction: 'egress', psk: c.psk, event_bytes: bytes, workers: resolvedWorkers(c), batch: c.batch });
   const port = randomPort();
   const receiver = LoadProcess.spawn('udp-receiver', 'udp-receiver');
   const fs = LoadProcess.spawn('fs-a', 'fs-proc');
@@ -34,6 +34,8 @@ export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResul
     const rig: Rig = {
       label,
       bridgeUsage: () => b.request<BridgeUsage>('usage'),
+      bridges: () => [b],
+      queue: async (count) => (await fs.request<{ sent: number }>('pump', { shape: c.shape, count, maxSeconds: 10 }, 20_000)).sent,
       async restartBridge() {
         await closeAll([b]);
         b = await start();
@@ -47,7 +49,7 @@ export async function runEgress(plan: Plan, c: BridgeConfig): Promise<BenchResul
         const built = after.counters.egress.datagrams - before.counters.egress.datagrams;
         const lost = after.counters.egress.lost - before.counters.egress.lost;
         const where = `switch sent ${o.sent}, bridge read ${read}, pool queue dropped ${poolDrops(before, after, 'egress')} (lost ${lost}), sent ${built} datagrams, receiver got ${o.arrived}`;
-        return { ...o, where };
+        return { ...o, where, handled: built };
       },
     };
     await measureThroughput(plan, rig, result);

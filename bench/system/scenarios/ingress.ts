@@ -7,7 +7,7 @@ import { eventShapes } from '../../../testkit/event-shapes.js';
 import { LoadProcess } from '../load/control.js';
 import { emptyResult, type BenchResult } from '../../../src/benchmark/schema.js';
 import {
-  BENCH_PSK, BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, startBridge,
+  BENCH_PSK, BRIDGE_ADDRESS, PEER_ADDRESS, closeAll, describeConfig, measureThroughput, offerAndSettle, poolDrops, randomPort, resolvedWorkers, startBridge,
   type BridgeConfig, type BridgeUsage, type Plan, type Rig,
 } from './common.js';
 
@@ -19,7 +19,7 @@ const DISTINCT_DATAGRAMS = 4096;
 export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResult> {
   const bytes = eventShapes()[c.shape]!.bytes;
   const label = describeConfig('ingress', c, bytes);
-  const result = emptyResult({ scenario: 'ingress', direction: 'ingress', psk: c.psk, event_bytes: bytes, workers: c.workers, batch: c.batch });
+  const result = emptyResult({ scenario: 'ingress', direction: 'ingress', psk: c.psk, event_bytes: bytes, workers: resolvedWorkers(c), batch: c.batch });
   const port = randomPort();
   const sender = LoadProcess.spawn('udp-sender', 'udp-sender');
   const fs = LoadProcess.spawn('fs-sink', plan.faithfulSink ? 'fs-proc' : 'esl-sink');
@@ -41,6 +41,8 @@ export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResu
     const rig: Rig = {
       label,
       bridgeUsage: () => b.request<BridgeUsage>('usage'),
+      bridges: () => [b],
+      queue: async (count) => (await sender.request<{ sent: number }>('send', { address: BRIDGE_ADDRESS, port, count, maxSeconds: 10 }, 20_000)).sent,
       async restartBridge() {
         await closeAll([b]);
         b = await start();
@@ -60,7 +62,7 @@ export async function runIngress(plan: Plan, c: BridgeConfig): Promise<BenchResu
           `sender sent ${o.sent}, bridge received ${received} (${o.sent - received} lost in its UDP socket), ` +
           `pool queue dropped ${poolDrops(before, after, 'ingress')}, lost ${lost}, decode drops ${dropped}, fired ${fired}, ` +
           `sendevent queue dropped ${injectorDrops}, switch got ${o.arrived}`;
-        return { ...o, where };
+        return { ...o, where, handled: received };
       },
     };
     await measureThroughput(plan, rig, result);

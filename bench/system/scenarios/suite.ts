@@ -7,6 +7,7 @@ import { eventShapes } from '../../../testkit/event-shapes.js';
 import { machineInfo } from '../../../src/benchmark/machine.js';
 import { addRatios, SCHEMA_VERSION, type BenchReport, type BenchResult, type ScenarioName } from '../../../src/benchmark/schema.js';
 import { Progress, type BridgeConfig, type Plan } from './common.js';
+import { SUSTAINED_RULE } from '../../../src/benchmark/sustained.js';
 import { runE2e } from './e2e.js';
 import { runEgress } from './egress.js';
 import { runIngress } from './ingress.js';
@@ -21,21 +22,32 @@ export interface SuiteOptions {
   faithfulSink: boolean;
   /** Only these scenarios (references always run when a ratio needs them). */
   only: ScenarioName[] | null;
+  /** Benchmark-only extra CPU per event in the bridges under test, a fraction of their measured cost (ci-gate --handicap). */
+  handicap?: number;
 }
 
 export const METHOD =
   'Each bridge under test runs in its own process (Bridge.start, pool workers inside it), so CPU µs/event (process.cpuUsage, all threads) and RSS ' +
   '(peak resident set, getrusage) are its own; load generators (simulated FreeSWITCH, UDP sender/receiver, sendevent sink) are separate processes ' +
   'on the same machine, all on loopback. "events/s (0 loss)" is the highest offered rate at which every event arrived, found by doubling then ' +
-  'bisecting with short steps; saturation is what got through a flood. Latency: events stamped with the monotonic clock at the simulated ' +
+  'bisecting in log space to a bracket 3% wide, the answer confirmed by a second pass; sustained means ' +
+  `${SUSTAINED_RULE}. ` +
+  'cost_ratio: the bridge CPU µs per event over backlogs of 1250 events (queued while the bridge is stopped), divided by a reference (event-shaped parsing, encoding and table lookups, CPU µs ' +
+  'per unit) run in the bridge process between the backlogs; median of 12, after 4 warm-up backlogs. Saturation is what got through a flood. Latency: events stamped with the monotonic clock at the simulated ' +
   'switch A, read at the sink behind bridge B (HDR histogram).';
 
 const SMALL = 0;
 const MEDIUM = 1;
 const LARGE = 2;
 
+/** The quick suite (and the gate) measures what users run by default: workers auto, PSK and plain. */
+const QUICK_CONFIGS: BridgeConfig[] = [
+  { psk: true, workers: 'auto', batch: 64, shape: MEDIUM },
+  { psk: false, workers: 'auto', batch: 64, shape: MEDIUM },
+];
+
 function bridgeConfigs(quick: boolean): BridgeConfig[] {
-  if (quick) return [{ psk: true, workers: 1, batch: 64, shape: MEDIUM }];
+  if (quick) return QUICK_CONFIGS;
   return [
     { psk: true, workers: 0, batch: 64, shape: MEDIUM },
     { psk: true, workers: 1, batch: 64, shape: MEDIUM },
@@ -51,9 +63,10 @@ export function planFor(o: SuiteOptions): Plan {
   const progress = new Progress(o.progress);
   // The bridge runs with the flags of the fs-event-multicast command (its shebang).
   const bridgeExecArgv = [...BRIDGE_NODE_FLAGS, ...(o.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
+  const common = { precision: 0.03, costBurst: 1250, costSteps: 12, handicap: o.handicap ?? 0, faithfulSink: o.faithfulSink, bridgeExecArgv, progress };
   return o.quick
-    ? { mode: 'quick', stepSeconds: 1, floodSeconds: 1, maxTrials: 6, precision: 0.1, latencySeconds: 2, overload: false, faithfulSink: o.faithfulSink, bridgeExecArgv, progress }
-    : { mode: 'full', stepSeconds: 1.5, floodSeconds: 2, maxTrials: 7, precision: 0.07, latencySeconds: 4, overload: true, faithfulSink: o.faithfulSink, bridgeExecArgv, progress };
+    ? { mode: 'quick', stepSeconds: 1, floodSeconds: 1, maxTrials: 12, searchMaxSeconds: 30, latencySeconds: 2, overload: false, ...common }
+    : { mode: 'full', stepSeconds: 1.5, floodSeconds: 2, maxTrials: 16, searchMaxSeconds: 120, latencySeconds: 4, overload: true, ...common };
 }
 
 export async function runSuite(o: SuiteOptions): Promise<BenchReport> {
@@ -70,7 +83,7 @@ export async function runSuite(o: SuiteOptions): Promise<BenchReport> {
     if (wants('ingress')) results.push(await runIngress(plan, c));
   }
   if (wants('e2e')) {
-    if (o.quick) results.push(...(await runE2e(plan, { psk: true, workers: 1, batch: 64, shape: MEDIUM }, { latencyRates: [10_000], search: false })));
+    if (o.quick) for (const c of QUICK_CONFIGS) results.push(...(await runE2e(plan, c, { latencyRates: [10_000], search: true })));
     else {
       results.push(...(await runE2e(plan, { psk: true, workers: 1, batch: 64, shape: MEDIUM }, { latencyRates: [1_000, 10_000], search: true })));
       results.push(...(await runE2e(plan, { psk: true, workers: 0, batch: 64, shape: MEDIUM }, { latencyRates: [1_000, 10_000], search: false })));

@@ -1,0 +1,38 @@
+/** The README's benchmark figures are the committed results, generated (npm run bench:docs), never typed. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { BENCH_END, BENCH_START, benchmarkChart, benchmarkTables, withBenchmarkSection } from '../../src/benchmark/readme-figures.js';
+import { readRuns } from '../../src/benchmark/schema.js';
+import { NORMAL, report } from '../bench/fixtures.js';
+
+const RESULTS = 'bench/gate/baseline.json';
+const committed = () => ({ file: RESULTS, runs: readRuns(JSON.parse(readFileSync(RESULTS, 'utf8')), RESULTS) });
+
+test('the README benchmark section is the one generated from the committed results (npm run bench:docs)', () => {
+  const readme = readFileSync('README.md', 'utf8');
+  assert.equal(withBenchmarkSection(readme, committed()), readme, `README.md disagrees with ${RESULTS}: run npm run bench:docs`);
+});
+
+test('the committed chart is the one generated from the committed results', () => {
+  assert.equal(readFileSync('bench/results/readme/chart.svg', 'utf8'), benchmarkChart(committed()), 'run npm run bench:docs');
+});
+
+test('the section changes when a committed figure changes (a typed figure cannot survive regeneration)', () => {
+  const a = report(NORMAL);
+  const b = report({ ...NORMAL, egress: 12_345 });
+  const ta = benchmarkTables({ file: 'x.json', runs: [a] });
+  const tb = benchmarkTables({ file: 'x.json', runs: [b] });
+  assert.match(ta, /\| egress, events\/s sustained \| 80\.0k \|/);
+  assert.match(tb, /\| egress, events\/s sustained \| 12\.3k \|/);
+  const readme = `intro\n${BENCH_START}\n| egress | 999k typed by hand |\n${BENCH_END}\nrest\n`;
+  const out = withBenchmarkSection(readme, { file: 'x.json', runs: [b] });
+  assert.doesNotMatch(out, /typed by hand/);
+  assert.ok(out.startsWith('intro\n') && out.endsWith(`${BENCH_END}\nrest\n`));
+  assert.throws(() => withBenchmarkSection('no markers', { file: 'x.json', runs: [a] }), /markers/);
+});
+
+test('medians and the runs\' range: three runs give the middle figure and the spread', () => {
+  const runs = [70_000, 80_000, 90_000].map((e) => report({ ...NORMAL, egress: e }));
+  assert.match(benchmarkTables({ file: 'x.json', runs }), /\| egress, events\/s sustained \| 80\.0k \(70\.0k–90\.0k\) \|/);
+});
