@@ -29,6 +29,15 @@
  *   per pair `<nameBytes> <valueBytes>\n<name><value>`, then the body bytes.
  * The body holds no NUL (FreeSWITCH would cut it there): heads with NUL are not batchable and
  * event bodies are cut at their first NUL as sendevent cuts them.
+ *
+ * Flow control. FreeSWITCH answers `+OK` to the batch sendevent once the batch event is QUEUED
+ * for its dispatch thread, not once the hook has fanned it out; under overload the backlog would
+ * grow inside FreeSWITCH, where nothing can supersede or expire it. So the batch command's head
+ * carries `BATCH_DONE_HEADER: <token> <seq>` (token: the injector connection's, seq: that
+ * connection's batch count), and the hook, after fanning a batch out (or refusing it), sets the
+ * global variable `BATCH_DONE_VARIABLE_PREFIX<token>` to seq. The injector reads it back with
+ * `api global_getvar` and writes no new batch while FLOW_WINDOW_BATCHES of its batches are not
+ * fanned out. A head header, not a body line: a hook from before flow control ignores it.
  */
 
 import { BATCH_SUBCLASS } from '../config/bindings.js';
@@ -37,6 +46,19 @@ export { BATCH_SUBCLASS };
 /** Global variable the hook sets to a probe's token. */
 export const BATCH_PROBE_VARIABLE = 'fs_event_multicast_batch_probe';
 export const BATCH_MAGIC_LINE = 'fs_event_multicast batch 1\n';
+/** Head header of a batch command: `<token> <seq>`, what the hook reports done (see the file comment). */
+export const BATCH_DONE_HEADER = 'Batch-Done-Seq';
+/** The hook sets `<prefix><token>` to the seq of the last batch it fanned out. */
+export const BATCH_DONE_VARIABLE_PREFIX = 'fs_event_multicast_batch_done_';
+/** A connection's token: 1..32 lower-case hex digits (kept short: the poll's head is read byte by byte). */
+export const BATCH_TOKEN_PATTERN = /^[0-9a-f]{1,32}$/;
+
+/** Where a batch's fan-out is reported: the connection's token and the batch's sequence number. */
+export interface BatchDoneMark {
+  readonly token: string;
+  readonly seq: number;
+}
+
 /** Most events in one batch (the hook refuses more) and most body bytes (FreeSWITCH takes 16 MiB). */
 export const MAX_BATCH_EVENTS = 1024;
 export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
@@ -162,9 +184,15 @@ export function encodeBatchBody(records: readonly BatchRecord[], probeToken: str
   return Buffer.concat(parts);
 }
 
-/** The complete command that fires one batch event carrying `body`. */
-export function batchCommand(body: Buffer): Buffer {
-  const head = Buffer.from(`sendevent CUSTOM\nEvent-Subclass: ${BATCH_SUBCLASS}\nContent-Length: ${body.length}\n\n`, 'latin1');
+/** The complete command that fires one batch event carrying `body` (and asking the hook to report it done). */
+export function batchCommand(body: Buffer, done: BatchDoneMark | null = null): Buffer {
+  let doneLine = '';
+  if (done !== null) {
+    if (!BATCH_TOKEN_PATTERN.test(done.token)) throw new RangeError('batch token must be 1..32 lower-case hex digits');
+    if (!Number.isSafeInteger(done.seq) || done.seq < 0) throw new RangeError(`batch seq must be a non-negative integer, got ${done.seq}`);
+    doneLine = `${BATCH_DONE_HEADER}: ${done.token} ${done.seq}\n`;
+  }
+  const head = Buffer.from(`sendevent CUSTOM\nEvent-Subclass: ${BATCH_SUBCLASS}\n${doneLine}Content-Length: ${body.length}\n\n`, 'latin1');
   return Buffer.concat([head, body]);
 }
 
@@ -232,4 +260,11 @@ export function decodeBatchBody(body: Buffer): DecodedBatch {
     events.push({ subclass, pairs, body: eventBody });
   }
   return { ok: true, probeToken, events };
+}
+
+/** Reads a batch command's BATCH_DONE_HEADER value as the hook does; null when absent or malformed (then nothing is reported). */
+export function parseBatchDoneMark(value: string | undefined | null): BatchDoneMark | null {
+  if (value == null) return null;
+  const m = /^([0-9a-f]{1,32}) ([0-9]{1,15})$/.exec(value);
+  return m === null ? null : { token: m[1]!, seq: Number(m[2]) };
 }

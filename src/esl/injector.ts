@@ -44,7 +44,7 @@ import { IngressQueue, type QueuedCommand } from './ingress-queue.js';
 import { RateLimit } from '../util/rate-limit.js';
 import { EslConnection, type EslFatalError, type EslReply } from './connection.js';
 import { positiveInteger, resolveEndpoint, type EslEndpointOptions, type EslLogger, type ResolvedEndpoint } from './options.js';
-import { BATCH_PROBE_VARIABLE, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS, batchCommand, encodeBatchBody, parseSendeventForBatch, type BatchRecord } from './batch-command.js';
+import { BATCH_DONE_VARIABLE_PREFIX, BATCH_PROBE_VARIABLE, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS, batchCommand, encodeBatchBody, parseSendeventForBatch, type BatchRecord } from './batch-command.js';
 
 export interface SendeventInjectorOptions extends EslEndpointOptions {
   /** Number of connections (setting `injectors`, 1..64, default 2: one per core of the measured 2-core FreeSWITCH). */
@@ -77,6 +77,8 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
   batchMaxEvents?: number;
   /** Most ms the probe waits for the hook's answer (default 2000). */
   batchProbeTimeoutMs?: number;
+  /** Most ms to wait for the hook to report a batch fanned out before writing the next anyway (default 5000). */
+  fanOutTimeoutMs?: number;
   /** Each `api` command line the injector sends (its probe), before it goes out: FreeSWITCH raises an API event for it. */
   onApiCommand?(commandLine: string): void;
 }
@@ -127,6 +129,12 @@ export interface InjectorConnectionStats {
   batchedEvents: number;
   /** Commands sent one by one while batching was on, because a batch cannot reproduce them (src/esl/batch-command.ts). */
   notBatchable: number;
+  /** Times a batch waited because FLOW_WINDOW_BATCHES earlier batches were not yet fanned out inside FreeSWITCH. */
+  fanOutWaits: number;
+  /** `api global_getvar` polls of the hook's done mark. */
+  fanOutPolls: number;
+  /** Waits given up after fanOutTimeoutMs (the next batch went out anyway; logged). */
+  fanOutTimeouts: number;
 }
 
 export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorConnectionStats[]; fanOut: FanOutState };
@@ -134,7 +142,7 @@ export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorC
 /** A command left unanswered at this many reply timeouts in a row (as the first one waiting) is dropped. */
 export const MAX_SUSPECT_STALLS = 3;
 
-const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000, batchMs: 5, batchMaxEvents: 256, batchProbeTimeoutMs: 2000 };
+const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000, batchMs: 5, batchMaxEvents: 256, batchProbeTimeoutMs: 2000, fanOutTimeoutMs: 5000 };
 /** How a command may be treated while queued (see src/esl/ingress-queue.ts); absent: plain FIFO. */
 export interface SendTag {
   /** Replaces a queued command with the same key and order key (src/wire/supersede-key.ts). */
@@ -156,6 +164,16 @@ const PROBE_REUSE_MS = 10_000;
  * does not suffer; events that arrive meanwhile make the next batch bigger.
  */
 const MAX_BATCHES_IN_FLIGHT = 1;
+/**
+ * Flow control (see src/esl/batch-command.ts): FreeSWITCH's +OK only says a batch was queued for
+ * its dispatch thread. No batch is written while this many of the connection's batches are not
+ * yet fanned out, so FreeSWITCH holds at most this many batches of backlog and the rest waits in
+ * the bridge's queue, where a newer state replaces an older one and an expired one is dropped.
+ * Two: one being fanned out, one ready behind it, so the dispatch thread never idles for a poll.
+ */
+export const FLOW_WINDOW_BATCHES = 2;
+/** How often the done mark is polled while a batch waits: cheap (a ~60-byte api head), only while waiting. */
+const FAN_OUT_POLL_MS = 3;
 
 /** How to install the fan-out, for the one log line that says it is missing. */
 export const FAN_OUT_INSTALL_HINT =
@@ -188,7 +206,10 @@ export class SendeventInjector {
       batchMs: options.batchMs ?? DEFAULTS.batchMs,
       batchMaxEvents: options.batchMaxEvents ?? DEFAULTS.batchMaxEvents,
       probe: null as ((connection: EslConnection) => Promise<boolean>) | null,
+      fanOutTimeoutMs: options.fanOutTimeoutMs ?? DEFAULTS.fanOutTimeoutMs,
+      onApiCommand: options.onApiCommand ?? null,
     };
+    positiveInteger(settings.fanOutTimeoutMs, `${owner}: option 'fanOutTimeoutMs'`);
     const batchMode = options.batch ?? 'no';
     if (!['auto', 'yes', 'no'].includes(batchMode)) throw new RangeError(`${owner}: option 'batch' must be auto, yes or no, got ${String(batchMode)}`);
     if (!Number.isInteger(settings.batchMs) || settings.batchMs < 0 || settings.batchMs > 1000) throw new RangeError(`${owner}: option 'batchMs' must be 0..1000, got ${settings.batchMs}`);
@@ -340,6 +361,8 @@ interface LaneSettings {
   batchMaxEvents: number;
   /** Asks FreeSWITCH whether the batch fan-out is installed (null: batching off). */
   probe: ((connection: EslConnection) => Promise<boolean>) | null;
+  fanOutTimeoutMs: number;
+  onApiCommand: ((commandLine: string) => void) | null;
 }
 
 /** What one written command carries: one sendevent, or a batch of them (retired or requeued together). */
@@ -384,7 +407,7 @@ class SendeventConnection {
   readonly connection: EslConnection;
   readonly counters = {
     offered: 0, written: 0, delivered: 0, repliesOk: 0, repliesErr: 0, repliesUnknown: 0, droppedRefused: 0, requeued: 0, abandoned: 0,
-    batches: 0, batchedEvents: 0, notBatchable: 0,
+    batches: 0, batchedEvents: 0, notBatchable: 0, fanOutWaits: 0, fanOutPolls: 0, fanOutTimeouts: 0,
   };
   private readonly queue: IngressQueue;
   /** Written, reply not yet received, oldest first: single sendevents or batches. */
@@ -407,6 +430,16 @@ class SendeventConnection {
   /** Batching: the queue waited batchMs (or is full enough); write what is there. */
   private flushDue = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** This connection's name in the hook's done mark, and the global variable that holds it. */
+  private readonly flowToken = randomBytes(8).toString('hex');
+  private readonly doneVariable = `${BATCH_DONE_VARIABLE_PREFIX}${this.flowToken}`;
+  /** Batches written (their seq numbers: 1..batchSeq) and the last one the hook reported fanned out. */
+  private batchSeq = 0;
+  private doneSeq = 0;
+  /** A poll loop runs; the hook reported at least once on this connection; flow control gave up on it until reconnect. */
+  private polling = false;
+  private doneSeen = false;
+  private flowOff = false;
 
   constructor(
     readonly index: number,
@@ -429,7 +462,13 @@ class SendeventConnection {
             },
           }),
       onReady: () => this.pump(),
-      onDown: (_reason, stalled) => this.requeueInFlight(stalled),
+      onDown: (_reason, stalled) => {
+        this.requeueInFlight(stalled);
+        // What the old connection's batches do inside FreeSWITCH no longer holds this one back.
+        this.doneSeq = this.batchSeq;
+        this.flowOff = false;
+        this.doneSeen = false;
+      },
       onFatal,
     });
   }
@@ -503,6 +542,10 @@ class SendeventConnection {
     const out: Buffer[] = [];
     while (this.inFlight.length + out.length < room && this.queue.length > 0) {
       if (!this.flushDue && this.queue.length < batchMaxEvents) break;
+      if (this.fanOutBacklogged()) {
+        this.waitForFanOut();
+        break;
+      }
       const commands: QueuedCommand[] = [];
       const records: BatchRecord[] = [];
       let bytes = 0;
@@ -531,7 +574,7 @@ class SendeventConnection {
         this.counters.written++;
         continue;
       }
-      out.push(batchCommand(encodeBatchBody(records)));
+      out.push(batchCommand(encodeBatchBody(records), { token: this.flowToken, seq: ++this.batchSeq }));
       this.pushInFlight({ commands, batch: true });
       this.counters.written += commands.length;
       this.counters.batches++;
@@ -540,6 +583,65 @@ class SendeventConnection {
     if (out.length > 0) this.connection.writeCommands(out, this.onReply);
     if (this.queue.length === 0) this.flushDue = false;
     else if (!this.flushDue) this.armFlush();
+  }
+
+  /** FLOW_WINDOW_BATCHES of this connection's batches are not yet fanned out inside FreeSWITCH. */
+  private fanOutBacklogged(): boolean {
+    return !this.flowOff && this.batchSeq - this.doneSeq >= FLOW_WINDOW_BATCHES;
+  }
+
+  /**
+   * Polls the hook's done mark every FAN_OUT_POLL_MS until the backlog is under the window, then
+   * pumps. After fanOutTimeoutMs it gives up (counted, logged): when the hook never reported on
+   * this connection (a hook from before flow control) flow control is off until reconnect, else
+   * the count is resynchronised and batches go on.
+   */
+  private waitForFanOut(): void {
+    if (this.polling) return;
+    this.polling = true;
+    this.counters.fanOutWaits++;
+    const started = Date.now();
+    const line = `global_getvar ${this.doneVariable}`;
+    const poll = async (): Promise<void> => {
+      while (this.connection.ready && this.fanOutBacklogged()) {
+        this.settings.onApiCommand?.(line);
+        this.counters.fanOutPolls++;
+        const answer = await this.connection.request(`api ${line}`);
+        const text = (answer.body?.toString('latin1') ?? '').trim();
+        const done = /^[0-9]{1,15}$/.test(text) ? Number(text) : NaN;
+        if (done <= this.batchSeq && done > this.doneSeq) {
+          this.doneSeq = done;
+          this.doneSeen = true;
+        }
+        if (!this.fanOutBacklogged()) break;
+        if (Date.now() - started >= this.settings.fanOutTimeoutMs) {
+          this.giveUpWaiting();
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, FAN_OUT_POLL_MS));
+      }
+    };
+    poll()
+      .catch(() => undefined) // connection lost: onDown resets the counts, onReady pumps
+      .finally(() => {
+        this.polling = false;
+        this.pump();
+      });
+  }
+
+  private giveUpWaiting(): void {
+    this.counters.fanOutTimeouts++;
+    const waiting = this.batchSeq - this.doneSeq;
+    this.doneSeq = this.batchSeq;
+    if (!this.doneSeen) {
+      this.flowOff = true;
+      this.logger.warn(
+        { esl: this.label, waitedMs: this.settings.fanOutTimeoutMs },
+        'the FreeSWITCH batch hook does not report its fan-out (an older fs_event_multicast_batch.lua?): batches go on without flow control on this connection until it reconnects; install the current hook so a backlog stays in the bridge\'s queue',
+      );
+    } else {
+      this.warn('fan-out-timeout', { waitedMs: this.settings.fanOutTimeoutMs, batchesNotFannedOut: waiting, timeoutsTotal: this.counters.fanOutTimeouts }, 'FreeSWITCH has not fanned out earlier batches in time; writing the next batch anyway');
+    }
   }
 
   private armFlush(): void {

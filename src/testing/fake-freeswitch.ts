@@ -28,7 +28,7 @@ import {
   CALLED_FROM, deliveryHeaders, eventJson, heartbeatHeaders, statusText, type CallingSite, type SwitchIdentity,
 } from './fs-event-stamp.js';
 import { buildPumpBlock, pumpToSocket, type PumpBlock } from './event-pump.js';
-import { BATCH_PROBE_VARIABLE, BATCH_SUBCLASS, decodeBatchBody } from '../esl/batch-command.js';
+import { BATCH_DONE_HEADER, BATCH_DONE_VARIABLE_PREFIX, BATCH_PROBE_VARIABLE, BATCH_SUBCLASS, decodeBatchBody, parseBatchDoneMark } from '../esl/batch-command.js';
 import { commandCostUs, CpuScheduler, dispatchCostUs, eventKind, resolveCostModel, type CostModel, type CostModelOptions, type CpuLane } from './cost-model.js';
 
 export interface FakeFreeSwitchOptions {
@@ -65,6 +65,12 @@ export interface FakeFreeSwitchOptions {
    * sendevent would be. Also makes `module_exists mod_lua` true. Default false (no hook).
    */
   batchFanOut?: boolean;
+  /**
+   * A slow dispatch thread: each batch is fanned out this many ms after the previous one (or
+   * after it arrived), while its sendevent is answered `+OK` at once, as FreeSWITCH answers when
+   * the batch event is queued. Default 0: fanned out at once. Tests may change `batchFanOutDelayMs`.
+   */
+  batchFanOutDelayMs?: number;
 }
 
 /**
@@ -165,8 +171,15 @@ export class FakeFreeSwitch extends EventEmitter {
   batchFanOut: boolean;
   /** Global variables set at run time (the fan-out's probe answer). */
   readonly globals = new Map<string, string>();
-  /** Batches fanned out, events they fired, and batches refused as malformed. */
-  readonly batchStats = { batches: 0, events: 0, refused: 0 };
+  /** See FakeFreeSwitchOptions.batchFanOutDelayMs. */
+  batchFanOutDelayMs: number;
+  /**
+   * Batches fanned out, events they fired, batches refused as malformed; batches (and their
+   * events) accepted but not yet fanned out, and the most of each at any time.
+   */
+  readonly batchStats = { batches: 0, events: 0, refused: 0, pendingBatches: 0, pendingEvents: 0, maxPendingBatches: 0, maxPendingEvents: 0 };
+  /** The slow dispatch thread's work, in arrival order. */
+  private fanOutChain: Promise<void> = Promise.resolve();
 
   static async start(opts: FakeFreeSwitchOptions = {}): Promise<FakeFreeSwitch> {
     const fs = new FakeFreeSwitch(opts);
@@ -185,6 +198,7 @@ export class FakeFreeSwitch extends EventEmitter {
     this.keepSendevents = opts.keepSendevents ?? Number.POSITIVE_INFINITY;
     this.apiEvents = opts.apiEvents ?? true;
     this.batchFanOut = opts.batchFanOut ?? false;
+    this.batchFanOutDelayMs = opts.batchFanOutDelayMs ?? 0;
     this.loadedModules = new Set(opts.loadedModules ?? ['mod_event_socket', 'mod_commands', 'mod_sofia', ...(this.batchFanOut ? ['mod_lua'] : [])]);
     this.cpu = opts.costModel === undefined ? null : new CpuScheduler<CpuJob>(resolveCostModel(opts.costModel), (_lane, job) => ('fired' in job ? this.dispatch(job.fired) : this.runCommand(job.conn, job.cmd)));
     this.dispatchLane = this.cpu?.lane(false) ?? null;
@@ -476,7 +490,38 @@ export class FakeFreeSwitch extends EventEmitter {
     const nul = cmd.body === null ? -1 : cmd.body.indexOf(0);
     const body = cmd.body === null ? null : (nul < 0 ? cmd.body : cmd.body.subarray(0, nul)).toString('utf8');
     const subclass = this.fireBuilt(type, pairs, body, CALLED_FROM.sendevent);
-    if (type === 'CUSTOM' && subclass === BATCH_SUBCLASS && this.batchFanOut) this.fanOutBatch(cmd.body);
+    if (type === 'CUSTOM' && subclass === BATCH_SUBCLASS && this.batchFanOut) this.queueFanOut(cmd.body, headerOf(cmd.headers, BATCH_DONE_HEADER));
+  }
+
+  /** The batch event goes to the dispatch thread: at once, or after batchFanOutDelayMs behind the batches before it. */
+  private queueFanOut(body: Buffer | null, doneMark: string | undefined): void {
+    const run = (): void => {
+      this.fanOutBatch(body);
+      // The hook's report, after the fan-out (also of a refused batch).
+      const mark = parseBatchDoneMark(doneMark);
+      if (mark !== null) this.globals.set(`${BATCH_DONE_VARIABLE_PREFIX}${mark.token}`, String(mark.seq));
+    };
+    if (this.batchFanOutDelayMs <= 0 && this.batchStats.pendingBatches === 0) {
+      run();
+      return;
+    }
+    const events = countBatchEvents(body);
+    const s = this.batchStats;
+    s.pendingBatches++;
+    s.pendingEvents += events;
+    s.maxPendingBatches = Math.max(s.maxPendingBatches, s.pendingBatches);
+    s.maxPendingEvents = Math.max(s.maxPendingEvents, s.pendingEvents);
+    this.fanOutChain = this.fanOutChain.then(
+      () =>
+        new Promise<void>((resolve) => {
+          setTimeout(() => {
+            s.pendingBatches--;
+            s.pendingEvents -= events;
+            run();
+            resolve();
+          }, this.batchFanOutDelayMs).unref(); // a stopped switch leaves nothing running
+        }),
+    );
   }
 
   /**
@@ -857,4 +902,11 @@ function sofiaApi(arg: string): string {
     return words.length > 3 ? '+OK flushing all registrations matching specified call_id\n' : '+OK flushing all registrations\n';
   }
   return '-USAGE: sofia status|profile ...\n';
+}
+
+/** Events a batch body carries (0 when malformed), for the pending counts. */
+function countBatchEvents(body: Buffer | null): number {
+  if (body === null) return 0;
+  const decoded = decodeBatchBody(body);
+  return decoded.ok ? decoded.events.length : 0;
 }

@@ -146,7 +146,7 @@ test('batch command: a short head (what FreeSWITCH reads byte by byte) and the e
 const LUA = ['lua5.3', 'lua'].find((bin) => spawnSync(bin, ['-v']).status === 0);
 const SCRIPT = resolve(fileURLToPath(new URL('../../../conf/freeswitch/scripts/fs_event_multicast_batch.lua', import.meta.url)));
 
-function runHook(batchBody: Buffer): { fired: { subclass: string; headers: [string, string][]; body: string | null }[]; log: string; globals: Record<string, string> } {
+function runHook(batchBody: Buffer, doneMark: string | null = null): { fired: { subclass: string; headers: [string, string][]; body: string | null }[]; log: string; globals: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'fsem-lua-'));
   const bodyFile = join(dir, 'body.bin');
   writeFileSync(bodyFile, batchBody);
@@ -175,7 +175,8 @@ function runHook(batchBody: Buffer): { fired: { subclass: string; headers: [stri
       consoleLog = function(level, text) log[#log + 1] = level .. ":" .. text end,
       setGlobalVariable = function(n, v) globals[n] = v end,
     }
-    event = { getBody = function() return BODY end }
+    local DONE_MARK = ${doneMark === null ? 'nil' : JSON.stringify(doneMark)}
+    event = { getBody = function() return BODY end, getHeader = function(_, n) if n == "Batch-Done-Seq" then return DONE_MARK end return nil end }
     dofile(${JSON.stringify(SCRIPT)})
     local out = {}
     local function put(s) out[#out + 1] = #s .. ":" .. s end
@@ -255,4 +256,19 @@ test('the Lua hook fires nothing of a malformed batch and logs why', { skip: LUA
     assert.equal(fired.length, 0);
     assert.match(log, /^err:fs_event_multicast_batch\.lua: batch refused, nothing fired: /);
   }
+});
+
+test('the Lua hook reports a batch done (its Batch-Done-Seq head header) after fanning it out, and after refusing it; a malformed mark is ignored', { skip: LUA === undefined ? 'no lua5.3 on this machine' : false }, () => {
+  const good = encodeBatchBody([record(cmd(BASE))]);
+  const head = batchCommand(good, { token: 'ab12', seq: 7 }).toString('latin1');
+  const mark = /\nBatch-Done-Seq: ([^\n]*)\n/.exec(head)![1]!;
+  assert.equal(mark, 'ab12 7');
+  const fannedOut = runHook(good, mark);
+  assert.equal(fannedOut.fired.length, 1);
+  assert.deepEqual(fannedOut.globals, { fs_event_multicast_batch_done_ab12: '7' });
+  const refused = runHook(Buffer.from('nonsense'), mark);
+  assert.equal(refused.fired.length, 0);
+  assert.deepEqual(refused.globals, { fs_event_multicast_batch_done_ab12: '7' });
+  for (const bad of ['AB12 7', 'ab12', 'ab12 -1', 'ab12 7 8', `${'a'.repeat(33)} 1`]) assert.deepEqual(runHook(good, bad).globals, {}, bad);
+  assert.throws(() => batchCommand(good, { token: 'AB', seq: 1 }), /token/);
 });

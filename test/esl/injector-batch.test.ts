@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeFreeSwitch, type FakeFreeSwitchOptions } from '../../src/testing/fake-freeswitch.js';
-import { SendeventInjector, type SendeventInjectorOptions } from '../../src/esl/injector.js';
+import { FLOW_WINDOW_BATCHES, SendeventInjector, type SendeventInjectorOptions } from '../../src/esl/injector.js';
 import { batchCommand, encodeBatchBody, parseSendeventForBatch } from '../../src/esl/batch-command.js';
 import { EslTestClient, header } from '../testing/esl-test-client.js';
 import { firedEventDifferences, fixtureSendevents } from '../../testkit/batch-equality.js';
@@ -155,4 +155,54 @@ test('simulated switch: every captured event fired through a batch reaches a lis
     const viaBatch = (await listener.next()).body!;
     assert.deepEqual(firedEventDifferences(viaSendevent, viaBatch), [], name);
   }
+});
+
+test('flow control: with a slow fan-out the backlog stays in the bridge (superseded there), FreeSWITCH holds at most FLOW_WINDOW_BATCHES batches not fanned out', async (t) => {
+  // FreeSWITCH answers +OK when a batch is queued for its dispatch thread; here that thread takes 15 ms per batch.
+  const { fs, injector, listener, apiLines } = await setup(t, { batchFanOut: true, batchFanOutDelayMs: 15 }, { connections: 1, batchMaxEvents: 16 });
+  await waitFor(() => injector.stats().connected && injector.fanOutState === 'present', 'connected, hook found');
+  const keys = Array.from({ length: 40 }, (_, i) => `user${i}@example.com`);
+  const rounds = 25;
+  for (let round = 0; round < rounds; round++) {
+    const before = fs.sendeventCount;
+    for (const k of keys) injector.send(k, sendevent(k, round), undefined, { supersedeKey: 'register' });
+    // Offered faster than fanned out: the next round comes once the switch has read one more command.
+    await waitFor(() => fs.sendeventCount > before, `a batch written after round ${round}`);
+  }
+  const offered = keys.length * rounds;
+  await waitFor(() => {
+    const s = injector.stats();
+    return s.queued === 0 && s.inFlight === 0 && s.delivered + s.superseded === offered && fs.batchStats.pendingBatches === 0;
+  }, 'everything fired or superseded, nothing left inside FreeSWITCH', 15_000);
+  const s = injector.stats();
+  assert.ok(fs.batchStats.maxPendingBatches <= FLOW_WINDOW_BATCHES, `FreeSWITCH held ${fs.batchStats.maxPendingBatches} batches not fanned out`);
+  assert.ok(fs.batchStats.maxPendingEvents <= FLOW_WINDOW_BATCHES * 16, `FreeSWITCH held ${fs.batchStats.maxPendingEvents} events not fanned out`);
+  assert.ok(s.superseded > offered / 4, `superseded in the bridge's queue: ${s.superseded} of ${offered}`);
+  assert.ok(s.fanOutWaits > 0 && s.fanOutPolls > 0, `waited ${s.fanOutWaits} times, ${s.fanOutPolls} polls`);
+  assert.equal(s.fanOutTimeouts, 0);
+  assert.ok(apiLines.some((l) => l.startsWith('global_getvar fs_event_multicast_batch_done_')), 'polls announced for the echo filter');
+  // Every key's latest state fired last, and nothing fired twice.
+  const fired = await firedKeys(listener, fs.batchStats.events);
+  assert.equal(fired.length, s.delivered);
+  const last = new Map<string, number>();
+  for (const [k, seq] of fired) {
+    assert.ok(seq > (last.get(k) ?? -1), `order of ${k}`);
+    last.set(k, seq);
+  }
+  assert.deepEqual([...last.entries()].map(([k, seq]) => [decodeURIComponent(k), seq]).sort(), keys.map((k) => [k, rounds - 1]).sort());
+});
+
+test('flow control: a hook that never reports its fan-out (older script) is waited for once, logged, then batches go on without it', async (t) => {
+  const { fs, injector, logger, listener } = await setup(t, { batchFanOut: true }, { connections: 1, batchMaxEvents: 4, fanOutTimeoutMs: 50 });
+  await waitFor(() => injector.stats().connected && injector.fanOutState === 'present', 'connected, hook found');
+  // The older hook: fans out, reports nothing.
+  const globals = fs.globals;
+  const realSet = globals.set.bind(globals);
+  globals.set = (name: string, value: string) => (name.startsWith('fs_event_multicast_batch_done_') ? globals : realSet(name, value));
+  for (let i = 0; i < 40; i++) injector.send(`k${i}`, sendevent(`k${i}`, 0));
+  await firedKeys(listener, 40);
+  await waitFor(() => injector.stats().delivered === 40, 'all acknowledged');
+  const s = injector.stats();
+  assert.equal(s.fanOutTimeouts, 1);
+  assert.equal(logger.lines.filter((l) => /does not report its fan-out/.test(l.message)).length, 1, logger.text());
 });

@@ -14,6 +14,11 @@
 --              per pair "<nameBytes> <valueBytes>\n" .. name .. value
 --              then the body bytes
 -- A malformed batch fires nothing and is logged (all or nothing: no half batch).
+--
+-- Flow control: the batch command's head may carry "Batch-Done-Seq: <token> <seq>". After the
+-- batch is fanned out (or refused) the global variable fs_event_multicast_batch_done_<token> is
+-- set to <seq>: FreeSWITCH's +OK only says the batch was queued, this says it was fired, so the
+-- bridge keeps its backlog in its own queue (where newer state replaces older) instead of here.
 
 local MAGIC = "fs_event_multicast batch 1\n"
 local MAX_EVENTS = 1024
@@ -70,9 +75,18 @@ local function decode(s)
   return { token = token, events = events }
 end
 
+local function report_done()
+  local mark = event:getHeader("Batch-Done-Seq")
+  if mark == nil then return end
+  local token, seq = mark:match("^([0-9a-f]+) ([0-9]+)$")
+  if token == nil or #token > 32 or #seq > 15 then return end
+  freeswitch.setGlobalVariable("fs_event_multicast_batch_done_" .. token, seq)
+end
+
 local batch, why = decode(event:getBody())
 if batch == nil then
   fail(why)
+  report_done()
   return
 end
 -- What switch_event_prep_for_delivery stamps, in its order. A CUSTOM event made here is stamped
@@ -100,3 +114,4 @@ for _, ev in ipairs(batch.events) do
   e:fire()
 end
 if batch.token ~= nil then freeswitch.setGlobalVariable("fs_event_multicast_batch_probe", batch.token) end
+report_done()
