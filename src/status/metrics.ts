@@ -16,6 +16,8 @@ export interface MetricsSnapshot {
     offered: number; notDelivered: InjectorNotDelivered;
     /** Batched injection: batch commands written, events they carried, events sent alone while batching, and the hook's state. */
     batches: number; batchedEvents: number; notBatchable: number; fanOut: 'off' | 'unknown' | 'present' | 'absent';
+    /** Flow control of batches: waits for the hook's fan-out, polls while waiting, waits given up. */
+    fanOutWaits: number; fanOutPolls: number; fanOutTimeouts: number;
   };
   events: { connected: boolean; reconnects: number };
   peers: { up: number; known: number };
@@ -111,6 +113,11 @@ export class BridgeMetrics {
       [{}, s.injector.batchedEvents],
     ]);
     total('fsem_injector_not_batchable_total', 'Events sent as a single sendevent while batching was on (a batch cannot reproduce them).', [], (s) => [[{}, s.injector.notBatchable]]);
+    total('fsem_injector_flow_control_total', 'Batch flow control: waits for the hook to fan out earlier batches, polls while waiting, waits given up (fan-out not reported in time).', ['what'], (s) => [
+      [{ what: 'waits' }, s.injector.fanOutWaits],
+      [{ what: 'polls' }, s.injector.fanOutPolls],
+      [{ what: 'timeouts' }, s.injector.fanOutTimeouts],
+    ]);
     total('fsem_esl_reconnects_total', 'Event-socket reconnects, by connection.', ['connection'], (s) => [
       [{ connection: 'events' }, s.events.reconnects],
       [{ connection: 'injector' }, s.injector.reconnects],

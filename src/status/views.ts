@@ -87,6 +87,9 @@ export interface InjectorStatsView extends InjectorNotDelivered {
   batchedEvents: number;
   notBatchable: number;
   fanOut: 'off' | 'unknown' | 'present' | 'absent';
+  fanOutWaits: number;
+  fanOutPolls: number;
+  fanOutTimeouts: number;
   perConnection: readonly { connected: boolean }[];
 }
 
@@ -119,6 +122,9 @@ export function metricsSnapshotOf(x: MetricsInput): MetricsSnapshot {
       batchedEvents: inj.batchedEvents,
       notBatchable: inj.notBatchable,
       fanOut: inj.fanOut,
+      fanOutWaits: inj.fanOutWaits,
+      fanOutPolls: inj.fanOutPolls,
+      fanOutTimeouts: inj.fanOutTimeouts,
     },
     events: { connected: x.events.connected, reconnects: x.events.reconnects },
     peers: { up: x.peers.filter((p) => p.up).length, known: x.peers.length },

@@ -76,7 +76,8 @@ test('one peer, many users: its events use both injector connections, and each u
   const rounds = 5;
   for (let r = 0; r < rounds; r++) {
     for (let u = 0; u < users; u++) {
-      a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['from-user', `u${u}`], ['from-host', 'example.test'], ['Round', String(r)]] });
+      // A call-id per round: five registrations of one user, so none may replace another in a busy queue (src/wire/supersede-key.ts).
+      a.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['from-user', `u${u}`], ['from-host', 'example.test'], ['call-id', `c${u}-${r}`], ['Round', String(r)]] });
     }
   }
   const got = await b.waitFired(`${users * rounds} registers`, users * rounds, (f) => f.get('Orig-Round') !== undefined, 20_000);

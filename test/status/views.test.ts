@@ -60,7 +60,7 @@ test('metrics snapshot: connected injector connections and peers up are counted 
   const s = metricsSnapshotOf({
     counters: newCounters(),
     pool: { egress: { queued: 3 }, ingress: { queued: 4 } },
-    injector: { queued: 10, inFlight: 2, repliesOk: 7, repliesErr: 1, reconnects: 0, offered: 30, superseded: 5, expired: 1, droppedOldest: 0, droppedTooOld: 2, droppedRefused: 0, abandoned: 0, batches: 2, batchedEvents: 9, notBatchable: 1, fanOut: 'present', perConnection: [{ connected: true }, { connected: false }] },
+    injector: { queued: 10, inFlight: 2, repliesOk: 7, repliesErr: 1, reconnects: 0, offered: 30, superseded: 5, expired: 1, droppedOldest: 0, droppedTooOld: 2, droppedRefused: 0, abandoned: 0, batches: 2, batchedEvents: 9, notBatchable: 1, fanOut: 'present', fanOutWaits: 3, fanOutPolls: 7, fanOutTimeouts: 0, perConnection: [{ connected: true }, { connected: false }] },
     events: { connected: true, reconnects: 2 },
     peers,
     nats: null,
@@ -79,6 +79,9 @@ test('metrics snapshot: connected injector connections and peers up are counted 
     batchedEvents: 9,
     notBatchable: 1,
     fanOut: 'present',
+    fanOutWaits: 3,
+    fanOutPolls: 7,
+    fanOutTimeouts: 0,
   });
   assert.deepEqual(s.peers, { up: 1, known: 2 });
   assert.deepEqual(s.pool, { egressQueued: 3, ingressQueued: 4 });
