@@ -20,7 +20,8 @@ import { median, relativeMad } from './stats.js';
 export const COMPARE_USAGE = `usage: fs-event-multicast bench compare BASE.json NEW.json [--max-regression 10%] [--max-cost-increase 10%] [--noise-floor 3%] [--json]
   BASE/NEW: results of npm run bench (--json FILE), or run sets {"schema_version":1,"kind":"run-set","runs":[...]}
   --max-regression  largest drop of a throughput figure that still passes (default 10%)
-  --max-cost-increase  largest rise of a CPU-cost figure (cost_ratio) that still passes (default: --max-regression)
+  --max-cost-increase  largest rise of the MEDIAN of the CPU-cost figures (cost_ratio) that still passes
+                    (default: --max-regression); one cost figure alone fails only beyond --max-regression
   --noise-floor     smallest noise band assumed, even when runs agree (default 3%)
   --json            print the comparison as JSON
 exit status: 0 no regression, 1 a figure regressed, 2 usage error`;
@@ -28,7 +29,12 @@ exit status: 0 no regression, 1 a figure regressed, 2 usage error`;
 export interface CompareOptions {
   /** Largest allowed drop of a throughput figure, relative, e.g. 0.1 for 10%. */
   maxRegression: number;
-  /** Largest allowed rise of a CPU-cost figure (default: maxRegression). */
+  /**
+   * Largest allowed rise of the median of the CPU-cost figures (default: maxRegression). A slowdown
+   * of the bridge's common path raises every cost figure; noise on a shared machine moves single
+   * figures (seen: +19% on one, while the median moved +4%). So the median is gated tightly, and a
+   * single figure only beyond maxRegression (a large regression of one path still fails).
+   */
   maxCostIncrease?: number;
   noiseFloor: number;
 }
@@ -179,8 +185,7 @@ export function compareRuns(base: BenchReport[], next: BenchReport[], opts: Comp
       else {
         change = nextMedian / baseMedian - 1;
         const worse = d.better === 'higher' ? -change : change;
-        const allowed = d.kind === 'cost' ? opts.maxCostIncrease ?? opts.maxRegression : opts.maxRegression;
-        const limit = Math.max(allowed, band);
+        const limit = Math.max(opts.maxRegression, band);
         if (!d.gated) verdict = 'info';
         else if (worse > limit) verdict = 'regression';
         else if (-worse > limit) verdict = 'improvement';
@@ -201,7 +206,30 @@ export function compareRuns(base: BenchReport[], next: BenchReport[], opts: Comp
       });
     }
   }
+  const overall = costMedianRow(rows, opts);
+  if (overall !== null) rows.push(overall);
   return { rows, regressions: rows.filter((r) => r.verdict === 'regression' || r.verdict === 'missing').length };
+}
+
+/** The median change of every gated cost figure present in both, gated at maxCostIncrease. */
+function costMedianRow(rows: readonly MetricComparison[], opts: CompareOptions): MetricComparison | null {
+  const costs = rows.filter((r) => r.gated && r.metric === COST.name && r.change !== null);
+  if (costs.length === 0) return null;
+  const change = median(costs.map((r) => r.change!));
+  const limit = opts.maxCostIncrease ?? opts.maxRegression;
+  return {
+    key: 'all',
+    metric: `${COST.name} (median of ${costs.length} figures)`,
+    better: 'lower',
+    gated: true,
+    base: null,
+    next: null,
+    baseRuns: Math.min(...costs.map((r) => r.baseRuns)),
+    nextRuns: Math.min(...costs.map((r) => r.nextRuns)),
+    change,
+    band: limit,
+    verdict: change > limit ? 'regression' : -change > limit ? 'improvement' : 'same',
+  };
 }
 
 /** "10%", "10", "0.1" -> 0.1 ("0.1" is read as a fraction, anything above 1 as percent). */
@@ -231,7 +259,7 @@ export function formatComparison(c: Comparison, opts: CompareOptions): string {
       lines.push(`${v.toUpperCase().padEnd(11)} ${what} ${num(r.base)} -> ${num(r.next)}${change} [runs ${r.baseRuns}/${r.nextRuns}]`);
     }
   }
-  const allowed = `throughput drop ${(opts.maxRegression * 100).toFixed(0)}%, CPU-cost rise ${((opts.maxCostIncrease ?? opts.maxRegression) * 100).toFixed(0)}%`;
+  const allowed = `throughput drop or one CPU-cost rise ${(opts.maxRegression * 100).toFixed(0)}%, median CPU-cost rise ${((opts.maxCostIncrease ?? opts.maxRegression) * 100).toFixed(0)}%`;
   lines.push(
     c.regressions === 0
       ? `no regression (allowed: ${allowed}, or the noise band if wider)`
