@@ -113,8 +113,18 @@ test('real FreeSWITCH, bridge ↔ bridge (PSK): register on fs-a → fs-b lists 
   await poll('mod_db on fs-b forgets it', async () => (dbEmpty(await rig.cli('b', `db select/127.0.0.1/LOCATION_${USER}`)) ? true : null));
   const s = b.statusJson() as { location: unknown; counters: { egress: { ownCommand: number } } };
   t.diagnostic(`fs-b bridge location: ${JSON.stringify(s.location)}; own api echoes held back: ${s.counters.egress.ownCommand}`);
-  // global_getvar local_ip_v4 and local_ip_v6, then db insert and db delete: none of their API events left fs-b.
-  await poll("the db commands' API events held back on fs-b", async () => ((b.statusJson() as typeof s).counters.egress.ownCommand === 5 ? true : null), 5_000);
+  // Every api command the bridge sent (global_getvar local_ip_v4/v6, module_exists, the injectors'
+  // batch-hook probes, db insert and db delete) raised an API event on fs-b; each was held back:
+  // nothing is still awaited, none expired, and at least the two db commands' are among them.
+  type Own = { ownApiCommands: { claimed: number; pending: number; expired: number; refused: number }; counters: { egress: { ownCommand: number } } };
+  const own = await poll("the bridge's own API events held back on fs-b", async () => {
+    const o = b.statusJson() as Own;
+    return o.ownApiCommands.pending === 0 ? o : null;
+  }, 5_000);
+  assert.equal(own.value.ownApiCommands.expired, 0, 'every expected echo came and was held back');
+  assert.equal(own.value.ownApiCommands.refused, 0);
+  assert.equal(own.value.counters.egress.ownCommand, own.value.ownApiCommands.claimed);
+  assert.ok(own.value.ownApiCommands.claimed >= 5, `global_getvar x2, module_exists, db insert, db delete at least: ${own.value.ownApiCommands.claimed}`);
 });
 
 test('real FreeSWITCH, C module ↔ C module (reference, PSK): register on fs-a → fs-b lists it; mod_db stays empty; unregister → fs-b forgets', { timeout: 180_000 }, async (t) => {
