@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyRealtime, decideRealtime, readRealtimePermission, realtimePermission, RealtimeKeeper, REALTIME_POLICY, type RealtimeFacts } from '../../src/host/realtime.js';
@@ -60,8 +60,19 @@ test('chrt puts every thread of a running process at SCHED_RR 1 (a child process
     }
   };
   for (let i = 0; i < 1000 && threads() < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  // Node keeps starting threads for a while (the worker, its platform threads): wait until the
+  // count holds for 300 ms, and check the threads that existed when chrt ran. A thread started
+  // later is SCHED_OTHER by design (--reset-on-fork), which is what made this test flaky.
+  let last = -1;
+  for (let stable = 0, i = 0; stable < 60 && i < 2000; i++) {
+    const n = threads();
+    stable = n === last ? stable + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const before = readdirSync(`/proc/${pid}/task`);
   await applyRealtime(pid);
-  const policies = readdirSync(`/proc/${pid}/task`).map((tid) => parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1')));
+  const policies = before.filter((tid) => existsSync(`/proc/${pid}/task/${tid}`)).map((tid) => parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1')));
   assert.ok(policies.length > 1, 'several threads');
   for (const p of policies) assert.deepEqual(p, { policy: REALTIME_POLICY.policy, priority: REALTIME_POLICY.priority });
 });
