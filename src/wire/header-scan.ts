@@ -12,6 +12,7 @@
  *   such a name can never be written safely into an event-socket command.
  */
 import type { Decoded } from './types.js';
+import { urlDecodeBytes } from './url.js';
 
 export interface ScanLimits {
   /** Most header lines accepted in one event. */
@@ -167,4 +168,11 @@ export function findHeaderIgnoreCase(scan: HeaderSpans, lowerName: Uint8Array): 
 
 function drop(reason: 'malformed-header' | 'bad-content-length' | 'too-many-headers' | 'header-too-large', detail: string): Decoded<never> {
   return { ok: false, reason, detail };
+}
+
+/** The URL-decoded value of the first header named `lowerName` (any case), '' when empty, or null when absent. */
+export function decodedHeader(scan: HeaderSpans, lowerName: Buffer): string | null {
+  const i = findHeaderIgnoreCase(scan, lowerName);
+  if (i < 0) return null;
+  return urlDecodeBytes(scan.text, scan.spans[i * 4 + 2]!, scan.spans[i * 4 + 3]!).toString('utf8');
 }

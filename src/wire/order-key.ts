@@ -12,8 +12,7 @@
  * - otherwise null: the sender's own key (HEARTBEAT and everything else stay in sender order,
  *   with the peerup/peerdown the bridge fires for that sender).
  */
-import { findHeaderIgnoreCase, type HeaderSpans } from './header-scan.js';
-import { urlDecodeBytes } from './url.js';
+import { decodedHeader, type HeaderSpans } from './header-scan.js';
 
 const lower = (s: string): Buffer => Buffer.from(s, 'latin1');
 const FROM_USER = lower('from-user');
@@ -23,11 +22,9 @@ const MWI_ACCOUNT = lower('mwi-message-account');
 const MESSAGE_ACCOUNT = lower('message-account');
 const UNIQUE_ID = lower('unique-id');
 
+/** A header's decoded value; empty counts as absent. */
 function value(scan: HeaderSpans, name: Buffer): string | null {
-  const i = findHeaderIgnoreCase(scan, name);
-  if (i < 0) return null;
-  const v = urlDecodeBytes(scan.text, scan.spans[i * 4 + 2]!, scan.spans[i * 4 + 3]!).toString('utf8');
-  return v.length === 0 ? null : v;
+  return decodedHeader(scan, name) || null;
 }
 
 function userKey(address: string): string | null {

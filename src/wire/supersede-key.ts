@@ -19,8 +19,7 @@
  * passed since it was received would only put a dead registration on the switch (mod_sofia
  * counts expires from when it fires the event), so the queue drops it as `expired`.
  */
-import { findHeaderIgnoreCase, type HeaderSpans } from './header-scan.js';
-import { urlDecodeBytes } from './url.js';
+import { decodedHeader, type HeaderSpans } from './header-scan.js';
 
 export interface SupersedeTag {
   /** Events with the same key (from the same order key) replace each other while queued. */
@@ -40,11 +39,7 @@ const MWI_ACCOUNT = lower('mwi-message-account');
 /** Longest expires taken as one (a year): anything larger is treated as no expiry. */
 const MAX_EXPIRES_S = 366 * 86_400;
 
-function value(scan: HeaderSpans, name: Buffer): string | null {
-  const i = findHeaderIgnoreCase(scan, name);
-  if (i < 0) return null;
-  return urlDecodeBytes(scan.text, scan.spans[i * 4 + 2]!, scan.spans[i * 4 + 3]!).toString('utf8');
-}
+const value = decodedHeader;
 
 /** A decimal `expires` > 0 (what mod_sofia's atol would read as a lifetime), else null. */
 export function expiresSeconds(text: string | null): number | null {
