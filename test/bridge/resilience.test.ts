@@ -18,7 +18,8 @@ import { freeUdpPort } from '../../testkit/udp-ports.js';
 async function trickle(side: BridgeSide, tag: string, count: number, perTick = 10, everyMs = 2): Promise<void> {
   for (let i = 0; i < count; ) {
     for (let k = 0; k < perTick && i < count; k++, i++) {
-      side.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['Stream', tag], ['Stream-Index', String(i)]] });
+      // A call-id each: distinct registrations, so none may supersede another in a busy injector queue.
+      side.fs.fire({ name: 'CUSTOM', subclass: 'sofia::register', headers: [['Stream', tag], ['Stream-Index', String(i)], ['call-id', `${tag}-${i}`]] });
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
