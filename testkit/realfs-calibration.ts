@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandCostUs, dispatchCostUs, MEASURED_COST_MODEL, type CostModel, type EventKind } from '../src/testing/cost-model.js';
-import type { ShapeName } from '../src/benchmark/realfs/event-shapes.js';
+import { benchEvent, injectedSendevent, sendeventCommand, type ShapeName } from '../src/benchmark/realfs/event-shapes.js';
 
 /** dist/testkit/realfs-calibration.js -> the repo root is two levels up. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -163,4 +163,68 @@ export function predictE2e(m: CostModel, trial: E2eTrial, heads: { firing: numbe
   ];
   const [limitedBy, predictedPerSec] = limits.reduce((x, y) => (y[1] < x[1] ? y : x));
   return { offered: trial.rate, measuredPerSec: trial.arrived / trial.seconds, predictedPerSec, coresGot, costUs, limitedBy };
+}
+
+/**
+ * The README's calibration block (npm run bench:docs): the fitted model, how it does on the rows
+ * it was not fitted on, and its prediction of the registration rate through the bridges, all
+ * computed here from the committed files, never typed.
+ */
+export function calibrationSummary(calibrationFiles: readonly string[], benchFiles: readonly { path: string; json: unknown }[]): string {
+  const rows = loadCalibrationRows(calibrationFiles.map((f) => resolve(REPO_ROOT, f)));
+  const { model } = fitCostModel(rows);
+  const f1 = (x: number): string => x.toFixed(1);
+  const params = [
+    `| per head byte (connection thread) | ${model.perHeaderByteUs.toFixed(2)} µs |`,
+    `| per command besides its bytes (connection thread) | ${f1(model.perCommandUs)} µs |`,
+    `| per fired event (the one event-dispatch thread) | ${f1(model.firedEventUs)} µs |`,
+    `| mod_sofia's handler: registration / presence / MWI (dispatch thread) | ${[model.registerHandlerUs, model.presenceHandlerUs, model.mwiHandlerUs].map((u) => (u / 1000).toFixed(2)).join(' / ')} ms |`,
+  ];
+  const checks = rows
+    .filter((r) => !isFitRow(r))
+    .map((r) => {
+      const p = predictedCpuUs(model, r) / 1000;
+      return `| ${r.shape}${r.padBytes ? `+${r.padBytes} B` : ''}, ${r.connections} connection${r.connections > 1 ? 's' : ''}, ${r.rate === null ? 'closed loop' : `${r.rate}/s`} | ${r.cpuMsPerEvent.toFixed(2)} ms | ${p.toFixed(2)} ms | ${(((p - r.cpuMsPerEvent) / r.cpuMsPerEvent) * 100).toFixed(0)}% |`;
+    });
+  const ctx = { run: 'r', domain: 'fs-bench.invalid', profile: 'internal' };
+  const sample = benchEvent('register', ctx, 12345);
+  const injected = injectedSendevent(sample, 'fs-a', true);
+  const heads = { firing: sendeventCommand(sample).length, injected: injected.indexOf('\n\n') + 2 };
+  const e2e = benchFiles.flatMap(({ path, json }) => {
+    const report = json as E2eReport;
+    const bridge = report.results.find((r) => r.system === 'bridge' && r.scenario === 'e2e' && r.skipped === null);
+    if (report.shape !== 'register' || bridge === undefined) return [];
+    const saturated = bridge.trials.reduce((x, t) => (t.rate > x.rate ? t : x));
+    const p = predictE2e(model, saturated, heads, { firing: 2, injectors: 2 });
+    return [`| \`${path}\`, e2e at ${p.offered}/s offered | ${f1(p.measuredPerSec)}/s | ${f1(p.predictedPerSec)}/s (${p.limitedBy}; the chain got ${p.coresGot.toFixed(2)} cores) | ${(((p.predictedPerSec - p.measuredPerSec) / p.measuredPerSec) * 100).toFixed(0)}% |`];
+  });
+  // The least of: 2 cores for everything, the 2 connection threads' reading, the one dispatch thread.
+  const free = (kind: EventKind, headBytes: number): string => {
+    const read = commandCostUs(model, headBytes, 0);
+    const dispatch = dispatchCostUs(model, kind);
+    return Math.round(Math.min((2 * 1e6) / (read + dispatch), (2 * 1e6) / read, 1e6 / dispatch)).toLocaleString('en-US');
+  };
+  const presenceHead = injectedSendevent(benchEvent('presence', ctx, 12345), 'fs-a', true).indexOf('\n\n') + 2;
+  const mwiHead = injectedSendevent(benchEvent('mwi', ctx, 12345), 'fs-a', true).indexOf('\n\n') + 2;
+  return [
+    `Fitted on the ${rows.filter(isFitRow).length} closed-loop one-connection rows of ${calibrationFiles.map((f) => `\`${f}\``).join(', ')}:`,
+    '',
+    '| FreeSWITCH CPU | fitted |',
+    '|---|---|',
+    ...params,
+    '',
+    'Checked on the rows it was not fitted on (FreeSWITCH CPU per event):',
+    '',
+    '| row | measured | model | error |',
+    '|---|---|---|---|',
+    ...checks,
+    '',
+    'The rate of replicated registrations through the bridges on the rig (one sendevent per event), given the CPU the busy machine gave the chain:',
+    '',
+    '| run | measured | model | error |',
+    '|---|---|---|---|',
+    ...e2e,
+    '',
+    `With 2 cores to itself and 2 injector connections (one sendevent per event, lean), the model's ceiling: registrations ${free('register', heads.injected)}/s, presence ${free('presence', presenceHead)}/s, MWI ${free('mwi', mwiHead)}/s.`,
+  ].join('\n');
 }

@@ -1,26 +1,29 @@
 /**
- * Real FreeSWITCH (the rig's fs-b): FreeSWITCH CPU per replicated registration, one sendevent per
+ * Real FreeSWITCH (the rig's fs-b): FreeSWITCH CPU per replicated event, one sendevent per
  * event against batched injection (the mod_lua fan-out hook), and the sustained rate with batches.
  *
- *   FS_RIG=/root/fs-rig node dist/bench/realfs/batch-cpu.js [--count 2500] [--rate 250] [--reps 2]
- *       [--sustain 1000,2000] [--seconds 10] [--module-count 1000] [--module-rate 80]
- *       [--out bench/results/realfs/batch-cpu.json]
+ *   FS_RIG=/root/fs-rig node dist/bench/realfs/batch-cpu.js [--shape register|presence|mwi]
+ *       [--count 2500] [--rate 250] [--reps 2] [--sustain 1000,2000] [--seconds 10]
+ *       [--module-count 1000] [--module-rate 80] [--out bench/results/realfs/batch-cpu.json]
  *
  * Take the rig lock first (../shared/rig/README.md); the script starts fs-b with the hook
  * installed (its lua.conf.xml written, put back at the end) and stops it at the end.
  *
- * Each event is a realistic `sofia::register` (testkit's ~1.2 KB shape) for a different phone,
+ * `register` (default): a realistic `sofia::register` (testkit's ~1.2 KB capture) for a different
+ * phone each; `presence`: PRESENCE_IN of a different entity each; `mwi`: MESSAGE_WAITING of a
+ * different mailbox each (the real-FreeSWITCH benchmark's shapes, src/benchmark/realfs). Each is
  * framed and PSK-encrypted as a peer sends it, decoded and turned into the bridge's (lean)
  * sendevent by the bridge's own ingress code, then fired by the bridge's injector (2 connections)
  * in the mode under test. Baseline `c-module`: the same registrations fired on fs-a, whose
  * mod_event_multicast sends them (PSK) to fs-b's, which fires them (both started with the module,
- * bindings CUSTOM sofia::register only). An event-socket listener on fs-b subscribed to CUSTOM multicast::event
+ * bindings: only the shape's event). An event-socket listener on fs-b subscribed to CUSTOM multicast::event
  * counts what FreeSWITCH fired (and when: latency from the send). FreeSWITCH's CPU is utime+stime
  * of its process (/proc/<pid>/stat) from before the first send until the process is idle again
  * after the last event (sofia's registration SQL included), minus its idle rate; divided by
  * events delivered. CPU time, not rates, because the 2-core machine is shared.
  */
 import { execFile } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +35,7 @@ import { buildSendevent, decodeDatagram } from '../../src/wire/ingress.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { urlDecode } from '../../src/wire/url.js';
 import { eventShapes } from '../../testkit/event-shapes.js';
+import { benchEvent, benchTag, plainEventText, sendeventCommand, type ShapeContext } from '../../src/benchmark/realfs/event-shapes.js';
 
 const REPO = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const SCRIPT = join(REPO, 'conf/freeswitch/scripts/fs_event_multicast_batch.lua');
@@ -50,6 +54,12 @@ if (rigDir === undefined || rigDir === '') {
   console.error('set FS_RIG to the rig folder (e.g. /root/fs-rig) and take the rig lock first');
   process.exit(2);
 }
+const SHAPE = option('shape', 'register');
+if (!['register', 'presence', 'mwi'].includes(SHAPE)) throw new RangeError('--shape: register, presence or mwi');
+/** The C module's bindings for the shape: only its event, so it stays idle in the other modes. */
+const MODULE_BINDINGS = { register: 'CUSTOM sofia::register', presence: 'PRESENCE_IN', mwi: 'MESSAGE_WAITING' }[SHAPE]!;
+/** presence and MWI: the benchmark's shapes; each event tagged with this run's id and its number. */
+const SHAPE_CONTEXT: ShapeContext = { run: Date.now().toString(36), domain: 'fs-bench.invalid', profile: 'internal' };
 const COUNT = Number(option('count', '2500'));
 const RATE = Number(option('rate', '250'));
 const REPS = Number(option('reps', '2'));
@@ -58,6 +68,7 @@ const SECONDS = Number(option('seconds', '10'));
 /** The C module baseline: it loses events above ~100/s (issue 14), so a lower rate. 0 = skip. */
 const MODULE_COUNT = Number(option('module-count', '1000'));
 const MODULE_RATE = Number(option('module-rate', '80'));
+const SHAPE_WHAT: Record<string, string> = { register: 'sofia::register (each a different phone)', presence: 'PRESENCE_IN (each a different entity)', mwi: 'MESSAGE_WAITING (each a different mailbox)' };
 const OUT = resolve(option('out', join(REPO, 'bench/results/realfs/batch-cpu.json')));
 if (![COUNT, RATE, REPS, SECONDS, ...SUSTAIN].every((n) => Number.isInteger(n) && n > 0 && n <= 100_000)) throw new RangeError('counts and rates must be 1..100000');
 
@@ -92,8 +103,9 @@ async function settle(pid: number, maxMs: number): Promise<void> {
   }
 }
 
-/** The bridge's (lean) sendevent for a registration of a different phone each, via PSK datagram and ingress. */
-function registrationCommands(firstId: number, count: number): Buffer[] {
+/** The bridge's (lean) sendevent for each event (a different phone/entity/mailbox each), via PSK datagram and ingress. */
+function bridgeCommands(firstId: number, count: number): Buffer[] {
+  if (SHAPE !== 'register') return Array.from({ length: count }, (_, i) => bridgeCommand(plainEventText(benchEvent(SHAPE as 'presence' | 'mwi', SHAPE_CONTEXT, firstId + i), 'fs-a')));
   const shape = eventShapes().find((s) => s.text.includes('sofia%3A%3Aregister') || s.text.includes('sofia::register'));
   if (shape === undefined) throw new Error('no sofia::register shape');
   const user = /\nusername: ([^\n]*)/.exec(shape.text.toString('latin1'))![1]!;
@@ -102,12 +114,15 @@ function registrationCommands(firstId: number, count: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const phone = `p${firstId + i}`;
-    const text = Buffer.from(shape.text.toString('latin1').split(user).join(phone), 'latin1');
-    const decoded = decodeDatagram(frameDatagram(text, { senderLine, cipher }), { cipher });
-    if (!decoded.ok) throw new Error(`own datagram did not decode: ${decoded.reason}`);
-    out.push(buildSendevent(decoded.value.scan, true));
+    out.push(bridgeCommand(Buffer.from(shape.text.toString('latin1').split(user).join(phone), 'latin1'), senderLine, cipher));
   }
   return out;
+}
+
+function bridgeCommand(text: Buffer, senderLine = multicastSenderLine('fs-a'), cipher = new PskCipher(PSK)): Buffer {
+  const decoded = decodeDatagram(frameDatagram(text, { senderLine, cipher }), { cipher });
+  if (!decoded.ok) throw new Error(`own datagram did not decode: ${decoded.reason}`);
+  return buildSendevent(decoded.value.scan, true);
 }
 
 /**
@@ -115,6 +130,7 @@ function registrationCommands(firstId: number, count: number): Buffer[] {
  * with the shape's own headers), which fs-a's mod_event_multicast sends to fs-b, whose module fires it.
  */
 function moduleSourceCommands(firstId: number, count: number): Buffer[] {
+  if (SHAPE !== 'register') return Array.from({ length: count }, (_, i) => sendeventCommand(benchEvent(SHAPE as 'presence' | 'mwi', SHAPE_CONTEXT, firstId + i)));
   const shape = eventShapes().find((s) => s.text.includes('sofia%3A%3Aregister') || s.text.includes('sofia::register'))!;
   const text = shape.text.toString('latin1');
   const user = /\nusername: ([^\n]*)/.exec(text)![1]!;
@@ -132,7 +148,17 @@ function moduleSourceCommands(firstId: number, count: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(head.split(user).join(`p${firstId + i}`), 'latin1'));
 }
 
-/** The listener: arrival time of each phone's multicast::event. */
+/** Which sent event a multicast::event is: `p<n>` (register: the phone) or `p<n>` from the bench tag. */
+function eventId(text: Buffer): string | null {
+  if (SHAPE !== 'register') {
+    const n = benchTag(text, SHAPE_CONTEXT.run);
+    return n === null ? null : `p${n}`;
+  }
+  const m = /\nOrig-username: (p[0-9]+)/.exec(text.toString('latin1'));
+  return m === null ? null : m[1]!;
+}
+
+/** The listener: arrival time of each event's multicast::event. */
 class Listener {
   readonly seen = new Map<string, number>();
   readonly connection: EslConnection;
@@ -143,8 +169,8 @@ class Listener {
       onEvents: (texts) => {
         const now = performance.now();
         for (const t of texts) {
-          const m = /\nOrig-username: (p[0-9]+)/.exec(t.toString('latin1'));
-          if (m !== null && !this.seen.has(m[1]!)) this.seen.set(m[1]!, now);
+          const id = eventId(t);
+          if (id !== null && !this.seen.has(id)) this.seen.set(id, now);
         }
       },
       onFatal: (e) => {
@@ -177,7 +203,7 @@ interface RunResult {
 }
 
 async function measure(listener: Listener, pid: number, idleMsPerSec: number, mode: Mode, firstId: number, count: number, rate: number): Promise<RunResult> {
-  const commands = mode === 'c-module' ? moduleSourceCommands(firstId, count) : registrationCommands(firstId, count);
+  const commands = mode === 'c-module' ? moduleSourceCommands(firstId, count) : bridgeCommands(firstId, count);
   // c-module: the events are fired on fs-a; fs-b's own module receives them (no ESL command reaches fs-b).
   const port = mode === 'c-module' ? ESL_PORT_A : ESL_PORT_B;
   const injector = new SendeventInjector({ host: '127.0.0.1', port, password: 'ClueCon', logger: quiet, connections: 2, batch: mode === 'batch' ? 'yes' : 'no', batchMs: 5 });
@@ -260,11 +286,12 @@ async function main(): Promise<void> {
   });
   writeFileSync(luaConf, `<configuration name="lua.conf" description="LUA Configuration">\n  <settings>\n    <hook event="CUSTOM" subclass="fs_event_multicast::batch" script="${SCRIPT}"/>\n  </settings>\n</configuration>\n`);
   const runs: RunResult[] = [];
+  const loadAtStart = loadavg()[0]!;
   let registrations = '';
   let idleMsPerSec = 0;
   try {
     // Both with the C module (bindings: only sofia::register) for the baseline; it is idle in the other modes.
-    const mc = ['--with-multicast', '--psk', PSK, '--openssl-legacy', '--mc-bindings', 'CUSTOM sofia::register'];
+    const mc = ['--with-multicast', '--psk', PSK, '--openssl-legacy', '--mc-bindings', MODULE_BINDINGS];
     await run(join(rigDir!, 'start-b.sh'), [...mc, '--mc-address', '127.0.0.1', '--mc-source', '127.0.0.2'], 120_000);
     restore(); // FreeSWITCH has read it: the rig's file is back as it was at once
     const logFile = join(rigDir!, 'fs-b/log/freeswitch.log');
@@ -298,20 +325,21 @@ async function main(): Promise<void> {
     }
     // mod_sofia logs (at debug, the rig's level) each replicated registration it wrote to sip_registrations.
     const log = readFileSync(logFile).subarray(logStart).toString('latin1');
-    registrations = `${(log.match(/Propagating registration for p[0-9]+@/g) ?? []).length} registrations propagated by mod_sofia (fs-b log)`;
+    if (SHAPE === 'register') registrations = `${(log.match(/Propagating registration for p[0-9]+@/g) ?? []).length} registrations propagated by mod_sofia (fs-b log)`;
     await listener.connection.close();
   } finally {
     restore();
     await run(join(rigDir!, 'stop-all.sh'), [], 120_000).catch((e: Error) => console.error(e.message));
   }
   const result = {
-    what: 'FreeSWITCH CPU per replicated sofia::register (each a different phone, PSK), one sendevent per event vs batched (mod_lua fan-out hook); fs-b of the rig',
+    what: `FreeSWITCH CPU per replicated ${SHAPE_WHAT[SHAPE]} (PSK), one sendevent per event vs batched (mod_lua fan-out hook); fs-b of the rig`,
+    shape: SHAPE,
     date: new Date().toISOString(),
-    machine: '2 cores shared with other work: rates are noisy, CPU time per event is the figure',
+    machine: `${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the switches and the bench included): rates depend on the CPU left, CPU time per event is the robust figure`,
     settings: { moduleCount: MODULE_COUNT, moduleRate: MODULE_RATE, count: COUNT, rate: RATE, reps: REPS, sustain: SUSTAIN, seconds: SECONDS, injectors: 2, leanSendevent: true, batchMs: 5, batchMax: 256 },
     fsIdleCpuMsPerSec: idleMsPerSec,
     registrationsOnFsB: registrations,
-    registrationsExpected: REPS * 2 * COUNT + REPS * MODULE_COUNT + SUSTAIN.reduce((a, r) => a + r * SECONDS, 0),
+    registrationsExpected: SHAPE !== 'register' ? 0 : REPS * 2 * COUNT + REPS * MODULE_COUNT + SUSTAIN.reduce((a, r) => a + r * SECONDS, 0),
     runs,
   };
   mkdirSync(dirname(OUT), { recursive: true });

@@ -65,8 +65,8 @@ export function planFor(o: SuiteOptions): Plan {
   const bridgeExecArgv = [...BRIDGE_NODE_FLAGS, ...(o.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', o.profileDir])];
   const common = { precision: 0.03, costBurst: 1250, costSteps: 12, handicap: o.handicap ?? 0, faithfulSink: o.faithfulSink, bridgeExecArgv, progress };
   return o.quick
-    ? { mode: 'quick', stepSeconds: 1, floodSeconds: 1, maxTrials: 12, searchMaxSeconds: 30, latencySeconds: 2, overload: false, ...common }
-    : { mode: 'full', stepSeconds: 1.5, floodSeconds: 2, maxTrials: 16, searchMaxSeconds: 120, latencySeconds: 4, overload: true, ...common };
+    ? { mode: 'quick', stepSeconds: 1, floodSeconds: 1, maxTrials: 20, searchMaxSeconds: 60, latencySeconds: 2, overload: false, ...common }
+    : { mode: 'full', stepSeconds: 1.5, floodSeconds: 2, maxTrials: 24, searchMaxSeconds: 180, latencySeconds: 4, overload: true, ...common };
 }
 
 export async function runSuite(o: SuiteOptions): Promise<BenchReport> {
