@@ -122,7 +122,7 @@ export class IngressPath {
     }
     const m = d.outcome;
     if (m.registration !== undefined) this.o.location.remote([m.registration], null);
-    if (m.ok) this.fire(m.sender ?? '', m.command, undefined, m.heartbeat ? URGENT : undefined);
+    if (m.ok) this.fire(m.orderKey ?? m.sender ?? '', m.command, undefined, m.heartbeat ? URGENT : m.supersede === null ? undefined : { supersedeKey: m.supersede.key, expiresS: m.supersede.expiresS });
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.o.peers.sighted(m.sender, now);
     return true;

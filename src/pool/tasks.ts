@@ -332,6 +332,8 @@ export function runIngress(state: CodecState, task: IngressTask): IngressResult 
         senders[i] = c.sender;
         if (c.heartbeat) heartbeat[i] = 1;
         if (c.command !== null) {
+          orderKeys[i] = c.orderKey;
+          if (c.supersede !== null) (supersede ??= new Array<SupersedeTag | null>(n).fill(null))[i] = c.supersede;
           if (o + c.command.length > out.length) {
             const grown = Buffer.allocUnsafe(Math.max(o + c.command.length, out.length * 2));
             out.copy(grown, 0, 0, o);

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, fixtureDir, manifest, prng, receivedTests, PSK } from '../../testkit/fixtures.js';
-import { decodeDatagram, buildSendevent } from '../../src/wire/ingress.js';
+import { decodeDatagram, buildSendevent, packetFacts } from '../../src/wire/ingress.js';
+import { orderKeyOf } from '../../src/wire/order-key.js';
+import { supersedeTagOf } from '../../src/wire/supersede-key.js';
 import { frameDatagram, multicastSenderLine } from '../../src/wire/egress.js';
 import { PskCipher } from '../../src/wire/psk-cipher.js';
 import { packBatch } from '../../src/pool/batch.js';
@@ -37,7 +39,7 @@ function receive(datagrams: Buffer[], receiver = new CompactReceiver(), opener =
     const r = receiver.receive(item.info, NOW_MS);
     if (r.kind === 'single') {
       result = item.command !== null
-        ? { ok: true, command: item.command, sender: item.sender, heartbeat: item.heartbeat }
+        ? { ok: true, command: item.command, sender: item.sender, heartbeat: item.heartbeat, orderKey: item.orderKey, supersede: item.supersede }
         : { ok: false, reason: item.drop!.reason, detail: item.drop!.detail, sender: item.sender, heartbeat: item.heartbeat };
     } else if (r.kind === 'complete') result = messageToCommand(r.payload, r.flags, ALL);
     else assert.equal(r.kind, 'pending');
@@ -48,9 +50,10 @@ function receive(datagrams: Buffer[], receiver = new CompactReceiver(), opener =
 
 const plainEntries = manifest().filter((e) => e.mode === 'plain');
 
-test('every captured event gives the same sendevent command through the compact format as through the legacy one', () => {
+test('every captured event gives the same sendevent command, order key and supersede key through the compact format as through the legacy one', () => {
   const s = sealer();
   let fragmented = 0;
+  let superseding = 0;
   for (const e of plainEntries) {
     const legacy = decodeDatagram(fixture(e.datagram), { cipher: null });
     assert.ok(legacy.ok, e.id);
@@ -61,7 +64,13 @@ test('every captured event gives the same sendevent command through the compact 
     const out = receive(sealed.datagrams);
     assert.ok(out.ok, `${e.id}: ${out.ok ? '' : out.detail}`);
     assert.deepEqual(out.command.toString('latin1'), buildSendevent(legacy.value.scan).toString('latin1'), e.id);
+    // Under overload it waits as the legacy one would: same connection, same state it may replace.
+    const facts = packetFacts(legacy.value.scan);
+    assert.equal(out.orderKey, orderKeyOf(legacy.value.scan, facts.eventName), e.id);
+    assert.deepEqual(out.supersede, supersedeTagOf(legacy.value.scan, facts.eventName, facts.subclass), e.id);
+    if (out.supersede !== null) superseding++;
   }
+  assert.ok(superseding >= 5, `only ${superseding} captures carry a supersede key (registrations, presence, MWI)`);
   assert.ok(plainEntries.length >= 79);
   assert.ok(fragmented >= 5, `only ${fragmented} events needed fragments`);
 });
@@ -258,7 +267,7 @@ const settings = (compact: CodecSettings['compact']): CodecSettings => ({
 test('one receiver takes the C module PSK captures and compact datagrams on the same port, mixed in one batch', () => {
   const cipher = new PskCipher(PSK);
   const pskEntries = manifest().filter((e) => e.mode === 'psk' && e.datagram_len < 1300).slice(0, 20);
-  const compactText = Buffer.from('Event-Name: CUSTOM\nEvent-Subclass: sofia::register\nMulticast-Sender: fs-c\n\n');
+  const compactText = Buffer.from('Event-Name: CUSTOM\nEvent-Subclass: sofia::register\nMulticast-Sender: fs-c\nfrom-user: 1001\nfrom-host: example.test\ncall-id: abc\nexpires: 60\n\n');
   const s = sealer();
   const sealed = s.seal(compactText);
   assert.ok(sealed.ok);
@@ -278,6 +287,8 @@ test('one receiver takes the C module PSK captures and compact datagrams on the 
     } else {
       assert.match(cmd, /Orig-Multicast-Sender: fs-c\n/);
       assert.equal(r.compact?.[i]?.sender, s.sender, 'the header goes to the main thread for the replay window');
+      assert.equal(r.orderKeys?.[i], 'u:1001@example.test', 'a compact registration keeps its user\'s connection');
+      assert.deepEqual(r.supersede?.[i], { key: 'r:4:1001@12:example.test/abc', expiresS: 60 }, 'and may be superseded like a legacy one');
     }
   }
 });

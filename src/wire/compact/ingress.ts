@@ -5,7 +5,9 @@
  */
 import type { ScanLimits } from '../header-scan.js';
 import { buildSendevent, packetFacts } from '../ingress.js';
+import { orderKeyOf } from '../order-key.js';
 import { receivedRegistration } from '../received-registration.js';
+import { supersedeTagOf, type SupersedeTag } from '../supersede-key.js';
 import type { RegistrationFacts } from '../registration.js';
 import type { DropReason } from '../types.js';
 import { ageDrop, eventAgeVerdict, type AgeLimit } from '../replay.js';
@@ -29,7 +31,16 @@ export interface MessageOptions {
 }
 
 export type MessageOutcome = (
-  | { ok: true; command: Buffer; sender: string | null; heartbeat: boolean }
+  | {
+      ok: true;
+      command: Buffer;
+      sender: string | null;
+      heartbeat: boolean;
+      /** As on the legacy path: the key whose events keep their order (order-key.ts), or null for the sender's. */
+      orderKey: string | null;
+      /** As on the legacy path: what a newer event for the same state replaces while queued (supersede-key.ts). */
+      supersede: SupersedeTag | null;
+    }
   | { ok: false; reason: DropReason; detail: string; sender: string | null; heartbeat: boolean }
 ) & {
   /** With options.location: the registration this message carries (delivered or filtered, as on the legacy path; index 0), else absent. */
@@ -57,7 +68,15 @@ export function messageToCommand(payload: Buffer, flags: number, o: MessageOptio
   if (!o.allows(facts.eventName ?? '', facts.subclass)) {
     return { ok: false, reason: 'filtered', detail: 'not in ingress-bindings', sender: facts.sender, heartbeat, ...known };
   }
-  return { ok: true, command: buildSendevent(scanned.value, o.lean ?? false), sender: facts.sender, heartbeat, ...known };
+  return {
+    ok: true,
+    command: buildSendevent(scanned.value, o.lean ?? false),
+    sender: facts.sender,
+    heartbeat,
+    orderKey: orderKeyOf(scanned.value, facts.eventName),
+    supersede: supersedeTagOf(scanned.value, facts.eventName, facts.subclass),
+    ...known,
+  };
 }
 
 /** The AEAD key of a PSK, derived once per worker (HKDF is not free). */

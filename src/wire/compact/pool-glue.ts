@@ -8,6 +8,7 @@ import { scanHeaders } from '../header-scan.js';
 import { MAGIC } from '../magic.js';
 import type { DropReason } from '../types.js';
 import type { RegistrationFacts } from '../registration.js';
+import type { SupersedeTag } from '../supersede-key.js';
 import { CompactSealer, type SealResult } from './egress.js';
 import { CompactOpener, messageToCommand, type CompactPacketInfo, type MessageOptions } from './ingress.js';
 
@@ -55,6 +56,9 @@ export type CompactIngressItem =
       heartbeat: boolean;
       /** A one-datagram registration, read with options.location (index 0: the caller sets it). */
       registration: RegistrationFacts | null;
+      /** A one-datagram message's order key and supersede tag (as on the legacy path), else null. */
+      orderKey: string | null;
+      supersede: SupersedeTag | null;
     };
 
 export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, o: MessageOptions): CompactIngressItem {
@@ -63,7 +67,7 @@ export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, 
   if (!r.ok) return { kind: 'drop', reason: r.reason, detail: r.detail };
   const { header, chunk } = r.value;
   if (header.count > 1) {
-    return { kind: 'opened', info: { ...header, chunk }, command: null, drop: null, sender: null, heartbeat: false, registration: null };
+    return { kind: 'opened', info: { ...header, chunk }, command: null, drop: null, sender: null, heartbeat: false, registration: null, orderKey: null, supersede: null };
   }
   const m = messageToCommand(chunk, header.flags, o);
   return {
@@ -74,6 +78,8 @@ export function compactIngressItem(opener: CompactOpener | null, d: Uint8Array, 
     sender: m.sender,
     heartbeat: m.heartbeat,
     registration: m.registration ?? null,
+    orderKey: m.ok ? m.orderKey : null,
+    supersede: m.ok ? m.supersede : null,
   };
 }
 
