@@ -11,8 +11,11 @@
  * a FIFO thread keeps its CPU until it blocks while an RR thread yields after its time slice, so
  * a busy bridge can never hold a CPU from FreeSWITCH's own priority-1 threads for long.
  *
- * How: `chrt --rr --reset-on-fork --all-tasks --pid 1 <own pid>` changes every thread of the
- * running process in place (threads started later inherit the policy; a child process does not).
+ * How: `chrt --rr --all-tasks --pid 1 <own pid>` changes every thread of the running process in
+ * place, and threads started later (a worker pool replaced by a reload, libuv's thread pool,
+ * started on first use) inherit the policy. Not --reset-on-fork: that flag applies to every
+ * clone, threads included, so Node's later threads would run SCHED_OTHER beside a busy switch.
+ * The bridge starts no child processes that could inherit it.
  * Same pid, nothing re-executed, no wrapper process to forward signals: nothing can loop, and it
  * is tried at most once per process (a second try could only fail the same way).
  */
@@ -87,7 +90,7 @@ export async function readRealtimePermission(procRoot: string, pid: number | 'se
 
 /** The chrt arguments that put every thread of `pid` at REALTIME_POLICY. */
 export function chrtArguments(pid: number): string[] {
-  return ['--rr', '--reset-on-fork', '--all-tasks', '--pid', String(REALTIME_POLICY.priority), String(pid)];
+  return ['--rr', '--all-tasks', '--pid', String(REALTIME_POLICY.priority), String(pid)];
 }
 
 function runChrt(pid: number, chrt: string): Promise<void> {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyRealtime, decideRealtime, readRealtimePermission, realtimePermission, RealtimeKeeper, REALTIME_POLICY, type RealtimeFacts } from '../../src/host/realtime.js';
@@ -42,14 +42,15 @@ test('permission from /proc: CAP_SYS_NICE in CapEff, or a soft RLIMIT_RTPRIO of 
   assert.match(realtimePermission('', '').why, /unknown/);
 });
 
-test('chrt puts every thread of a running process at SCHED_RR 1 (a child process made for it)', async (t) => {
+test('chrt puts every thread of a running process at SCHED_RR 1, and threads it starts later inherit it (a child process made for it)', async (t) => {
   const permission = await readRealtimePermission('/proc', 'self');
   if (!permission.permitted || spawnSync('chrt', ['--version']).error !== undefined) {
     t.skip(`not checked here: ${permission.permitted ? 'chrt (util-linux) is not installed' : permission.why}`);
     return;
   }
-  // A node with a worker thread: several threads, all SCHED_OTHER.
-  const child = spawn(process.execPath, ['-e', "new (require('node:worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
+  // A node with a worker thread: several threads, all SCHED_OTHER; a line on stdin starts another worker.
+  const script = "const { Worker } = require('node:worker_threads'); const w = () => new Worker('setInterval(() => {}, 1000)', { eval: true }); w(); process.stdin.on('data', w); setInterval(() => {}, 1000)";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'ignore', 'ignore'] });
   t.after(() => child.kill('SIGKILL'));
   const pid = child.pid!;
   const threads = (): number => {
@@ -59,22 +60,33 @@ test('chrt puts every thread of a running process at SCHED_RR 1 (a child process
       return 0;
     }
   };
+  /** Waits until the thread count holds for 300 ms (Node starts threads for a while). */
+  const settled = async (): Promise<number> => {
+    let last = -1;
+    for (let stable = 0, i = 0; stable < 60 && i < 2000; i++) {
+      const n = threads();
+      stable = n === last ? stable + 1 : 0;
+      last = n;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return last;
+  };
   for (let i = 0; i < 1000 && threads() < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  // Node keeps starting threads for a while (the worker, its platform threads): wait until the
-  // count holds for 300 ms, and check the threads that existed when chrt ran. A thread started
-  // later is SCHED_OTHER by design (--reset-on-fork), which is what made this test flaky.
-  let last = -1;
-  for (let stable = 0, i = 0; stable < 60 && i < 2000; i++) {
-    const n = threads();
-    stable = n === last ? stable + 1 : 0;
-    last = n;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const before = readdirSync(`/proc/${pid}/task`);
+  const before = await settled();
   await applyRealtime(pid);
-  const policies = before.filter((tid) => existsSync(`/proc/${pid}/task/${tid}`)).map((tid) => parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1')));
-  assert.ok(policies.length > 1, 'several threads');
-  for (const p of policies) assert.deepEqual(p, { policy: REALTIME_POLICY.policy, priority: REALTIME_POLICY.priority });
+  child.stdin.write('another worker\n');
+  for (let i = 0; i < 1000 && threads() <= before; i++) await new Promise((r) => setTimeout(r, 5));
+  const after = await settled();
+  assert.ok(after > before, `a worker started after chrt: ${before} -> ${after} threads`);
+  const policies = readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      return [parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1'))];
+    } catch {
+      return []; // a thread that ended meanwhile
+    }
+  });
+  assert.ok(policies.length >= after - 1, 'every thread read');
+  for (const p of policies) assert.deepEqual(p, { policy: REALTIME_POLICY.policy, priority: REALTIME_POLICY.priority }, 'every thread, the later ones too');
 });
 
 /** A made-up /proc: this process ('self') and a FreeSWITCH, each one thread. */
