@@ -4,10 +4,12 @@
  * `npm run bench:docs` (tools/bench-docs.ts) and the test that checks the README against the
  * files. A new measurement lands here as a file name, never as a typed figure.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { batchCpuTable, benchVersusModuleTable, overloadTable, type RealfsBlock } from '../src/benchmark/realfs/readme-tables.js';
 import { calibrationSummary, REPO_ROOT } from './realfs-calibration.js';
+import { judgeProof, proofTable, type ProofRun } from '../src/benchmark/gate-proof.js';
+import { readRuns } from '../src/benchmark/schema.js';
 
 const DIR = 'bench/results/realfs';
 
@@ -17,7 +19,12 @@ const MODEL_CHECK_BENCH = [`${DIR}/bench-register-20261202T0724.json`];
 export const REALFS_BLOCKS: readonly RealfsBlock[] = [
   {
     name: 'batch-cpu',
-    files: [{ path: `${DIR}/batch-cpu.json` }],
+    files: ['register', 'presence', 'mwi'].map((shape) => ({ path: `${DIR}/batch-cpu-${shape}-20261202.json` })),
+    render: batchCpuTable,
+  },
+  {
+    name: 'batch-ms',
+    files: [5, 10, 20].map((ms) => ({ path: `${DIR}/batch-ms-${ms}.json`, label: `inject-batch-ms ${ms}` })),
     render: batchCpuTable,
   },
   {
@@ -55,12 +62,32 @@ export const REALFS_BLOCKS: readonly RealfsBlock[] = [
     files: [{ path: `${DIR}/bench-register-20261202T0724.json` }],
     render: benchVersusModuleTable,
   },
+  { name: 'gate-proof-1', files: [], render: () => gateProofSection('bench/results/gate-proof') },
   {
     name: 'calibration',
     files: MODEL_CHECK_BENCH.map((path) => ({ path })),
     render: (files) => calibrationSummary([`${DIR}/calibration/sendevent-20261202T0724.json`], files),
   },
 ];
+
+/** The independent proof of the gate (bench/gate/proof.sh with OUT set to it, after the rules were fixed). */
+export const GATE_PROOF_DIR = 'bench/results/gate-proof-2';
+
+/** The proof's runs as committed: KIND-I.json (the run) and KIND-I.exit.json (its exit code), and the baseline it was judged against. */
+export function gateProofSection(dir: string): string {
+  const abs = resolve(REPO_ROOT, dir);
+  const baseline = readRuns(JSON.parse(readFileSync(resolve(abs, 'baseline.json'), 'utf8')), `${dir}/baseline.json`);
+  const runs: ProofRun[] = readdirSync(abs)
+    .filter((f) => /^(plain|handicap)-\d+\.exit\.json$/.test(f))
+    .map((f) => {
+      const exit = JSON.parse(readFileSync(resolve(abs, f), 'utf8')) as { kind: ProofRun['kind']; run: number; exit: number; load_average_before: string };
+      const name = f.replace(/\.exit\.json$/, '');
+      const [report] = readRuns(JSON.parse(readFileSync(resolve(abs, `${name}.json`), 'utf8')), `${dir}/${name}.json`);
+      return { kind: exit.kind, run: exit.run, exit: exit.exit, loadAverageBefore: exit.load_average_before, report: report! };
+    })
+    .sort((a, b) => a.run - b.run || (a.kind === 'plain' ? -1 : 1));
+  return proofTable(dir, baseline.length, judgeProof(baseline, runs));
+}
 
 /** Reads a block's file from the repository (any working directory). */
 export function readRealfsFile(path: string): unknown {

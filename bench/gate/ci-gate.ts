@@ -18,13 +18,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareRuns, formatComparison, parsePercent, type CompareOptions } from '../../src/benchmark/compare.js';
+import { GATE_DEFAULT_MAX_COST_INCREASE, GATE_DEFAULT_MAX_REGRESSION, GATE_DEFAULT_NOISE_FLOOR } from '../../src/benchmark/gate-proof.js';
 import { readRuns, SCHEMA_VERSION, type BenchReport, type ScenarioName } from '../../src/benchmark/schema.js';
 import { runSuite } from '../system/scenarios/suite.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
-export const GATE_DEFAULT_MAX_REGRESSION = '25%';
-/** A CPU-cost rise beyond this fails (chosen from the baseline runs' spread; see the README). */
-export const GATE_DEFAULT_MAX_COST_INCREASE = '12%';
+export { GATE_DEFAULT_MAX_COST_INCREASE, GATE_DEFAULT_MAX_REGRESSION } from '../../src/benchmark/gate-proof.js';
 /** The bridge scenarios the gate runs (the default configuration: workers auto, PSK and plain). */
 const GATED_SCENARIOS: ScenarioName[] = ['egress', 'ingress', 'e2e'];
 const USAGE =
@@ -42,7 +41,7 @@ async function main(): Promise<number> {
         baseline: { type: 'string', default: join(REPO_ROOT, 'bench/gate/baseline.json') },
         'max-regression': { type: 'string', default: GATE_DEFAULT_MAX_REGRESSION },
         'max-cost-increase': { type: 'string', default: GATE_DEFAULT_MAX_COST_INCREASE },
-        'noise-floor': { type: 'string', default: '3%' },
+        'noise-floor': { type: 'string', default: GATE_DEFAULT_NOISE_FLOOR },
         repeat: { type: 'string', default: '1' },
         json: { type: 'string', default: join(REPO_ROOT, 'bench/results/ci-gate.json') },
         results: { type: 'string' },
