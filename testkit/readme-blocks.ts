@@ -10,6 +10,11 @@ import { batchCpuTable, benchVersusModuleTable, overloadTable, type RealfsBlock 
 import { calibrationSummary, REPO_ROOT } from './realfs-calibration.js';
 import { judgeProof, proofTable, type ProofRun } from '../src/benchmark/gate-proof.js';
 import { readRuns } from '../src/benchmark/schema.js';
+import { frameDatagram, multicastSenderLine } from '../src/wire/egress.js';
+import { PskCipher } from '../src/wire/psk-cipher.js';
+import { CompactSealer } from '../src/wire/compact/egress.js';
+import { sealEventText } from '../src/wire/compact/pool-glue.js';
+import { eventShapes } from './event-shapes.js';
 
 const DIR = 'bench/results/realfs';
 
@@ -63,6 +68,7 @@ export const REALFS_BLOCKS: readonly RealfsBlock[] = [
     render: benchVersusModuleTable,
   },
   { name: 'gate-proof-1', files: [], render: () => gateProofSection('bench/results/gate-proof') },
+  { name: 'compact-size', files: [], render: () => compactSizeTable() },
   {
     name: 'calibration',
     files: MODEL_CHECK_BENCH.map((path) => ({ path })),
@@ -87,6 +93,27 @@ export function gateProofSection(dir: string): string {
     })
     .sort((a, b) => a.run - b.run || (a.kind === 'plain' ? -1 : 1));
   return proofTable(dir, baseline.length, judgeProof(baseline, runs));
+}
+
+/**
+ * Bytes on the wire per event, C module format with PSK against the compact format, for the
+ * benchmark's event shapes (built from the committed captures): computed by the codec itself
+ * whenever the README is generated, never typed.
+ */
+export function compactSizeTable(): string {
+  const psk = 'ClueCon'; // the captures' key
+  const senderLine = multicastSenderLine('fs-a');
+  const sealer = new CompactSealer({ psk });
+  const scratch = { buf: Buffer.alloc(16) };
+  const rows = eventShapes().map((s) => {
+    const legacy = frameDatagram(s.text, { senderLine, cipher: new PskCipher(psk) }).length;
+    const sealed = sealEventText(sealer, s.text, senderLine, scratch);
+    if (!sealed.ok) throw new Error(`compact: ${s.name} did not seal (${sealed.why})`);
+    const compact = sealed.datagrams.reduce((a, d) => a + d.length, 0);
+    const n = sealed.datagrams.length;
+    return `| ${s.name} (${s.bytes.toLocaleString('en-US')} bytes of event text) | ${legacy.toLocaleString('en-US')} | ${compact.toLocaleString('en-US')}${n > 1 ? ` in ${n} datagrams` : ''} | ${(legacy / compact).toFixed(1)}× |`;
+  });
+  return ['| event | C module format, PSK: bytes | compact: bytes | smaller by |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 /** Reads a block's file from the repository (any working directory). */

@@ -4,7 +4,7 @@
  *
  *   FS_RIG=/root/fs-rig node dist/bench/realfs/batch-cpu.js [--shape register|presence|mwi]
  *       [--count 2500] [--rate 250] [--reps 2] [--sustain 1000,2000] [--seconds 10]
- *       [--module-count 1000] [--module-rate 80] [--out bench/results/realfs/batch-cpu.json]
+ *       [--module-count 1000] [--module-rate 80] [--batch-ms 5] [--out bench/results/realfs/batch-cpu.json]
  *
  * Take the rig lock first (../shared/rig/README.md); the script starts fs-b with the hook
  * installed (its lua.conf.xml written, put back at the end) and stops it at the end.
@@ -24,7 +24,7 @@
  */
 import { execFile } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EslConnection } from '../../src/esl/connection.js';
@@ -61,6 +61,8 @@ const MODULE_BINDINGS = { register: 'CUSTOM sofia::register', presence: 'PRESENC
 /** presence and MWI: the benchmark's shapes; each event tagged with this run's id and its number. */
 const SHAPE_CONTEXT: ShapeContext = { run: Date.now().toString(36), domain: 'fs-bench.invalid', profile: 'internal' };
 const COUNT = Number(option('count', '2500'));
+/** inject-batch-ms of the injector under test. */
+const BATCH_MS = Number(option('batch-ms', '5'));
 const RATE = Number(option('rate', '250'));
 const REPS = Number(option('reps', '2'));
 const SUSTAIN = option('sustain', '1000,2000').split(',').filter(Boolean).map(Number);
@@ -88,6 +90,29 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** utime+stime per thread name (threads of one name summed), in ms: which of FreeSWITCH's threads did the work. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Per thread name, the CPU ms spent between two readings (threads gone or new count from 0), largest first, > 0 only. */
+function threadDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const names = new Set([...before.keys(), ...after.keys()]);
+  const rows = [...names].map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0)] as const).filter(([, v]) => v > 0);
+  return Object.fromEntries(rows.sort((a, b) => b[1] - a[1]));
 }
 
 /** Waits until the process used < 1 tick per 500 ms twice in a row (its queues drained); at most maxMs. */
@@ -199,14 +224,16 @@ interface RunResult {
   fsIdleCpuMsInWindow: number;
   fsCpuMsPerEvent: number | null;
   latencyMs: { p50: number | null; p99: number | null; max: number | null };
-  injector: { batches: number; batchedEvents: number; eventsPerBatch: number | null; fanOut: string; droppedOldest: number; requeued: number };
+  /** FreeSWITCH's CPU by thread name over the window, ms (threads of one name summed). */
+  fsThreadsCpuMs: Record<string, number>;
+  injector: { batches: number; batchedEvents: number; eventsPerBatch: number | null; fanOut: string; droppedOldest: number; requeued: number; fanOutWaits: number; fanOutPolls: number };
 }
 
 async function measure(listener: Listener, pid: number, idleMsPerSec: number, mode: Mode, firstId: number, count: number, rate: number): Promise<RunResult> {
   const commands = mode === 'c-module' ? moduleSourceCommands(firstId, count) : bridgeCommands(firstId, count);
   // c-module: the events are fired on fs-a; fs-b's own module receives them (no ESL command reaches fs-b).
   const port = mode === 'c-module' ? ESL_PORT_A : ESL_PORT_B;
-  const injector = new SendeventInjector({ host: '127.0.0.1', port, password: 'ClueCon', logger: quiet, connections: 2, batch: mode === 'batch' ? 'yes' : 'no', batchMs: 5 });
+  const injector = new SendeventInjector({ host: '127.0.0.1', port, password: 'ClueCon', logger: quiet, connections: 2, batch: mode === 'batch' ? 'yes' : 'no', batchMs: BATCH_MS });
   injector.start();
   const readyBy = Date.now() + 10_000;
   while (!(injector.stats().connected && injector.fanOutState === (mode === 'batch' ? 'present' : 'off'))) {
@@ -216,6 +243,7 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
   await settle(pid, 10_000);
   const sentAt = new Map<string, number>();
   const cpu0 = cpuMs(pid);
+  const threads0 = threadCpuMs(pid);
   const t0 = performance.now();
   const wall0 = Date.now();
   let sent = 0;
@@ -246,6 +274,7 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
   }
   await settle(pid, 20_000);
   const cpu1 = cpuMs(pid);
+  const threads1 = threadCpuMs(pid);
   const windowSec = (Date.now() - wall0) / 1000;
   const s = injector.stats();
   await injector.close(0);
@@ -265,6 +294,7 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
     fsIdleCpuMsInWindow: round(idle, 1)!,
     fsCpuMsPerEvent: delivered === 0 ? null : round((cpu1 - cpu0 - idle) / delivered),
     latencyMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1), max: round(latencies.at(-1) ?? null, 1) },
+    fsThreadsCpuMs: threadDelta(threads0, threads1),
     injector: {
       batches: s.batches,
       batchedEvents: s.batchedEvents,
@@ -272,8 +302,29 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
       fanOut: s.fanOut,
       droppedOldest: s.droppedOldest,
       requeued: s.requeued,
+      fanOutWaits: s.fanOutWaits,
+      fanOutPolls: s.fanOutPolls,
     },
   };
+}
+
+/** Problems flushing fs-b's registrations between rows (the run carries on; the row after it then pays for a longer table). */
+const flushFailures: string[] = [];
+
+/**
+ * Every row starts from an empty sip_registrations: mod_sofia's SQL per registration grows with
+ * the table, so without this the later rows would pay for the earlier rows' registrations. Through
+ * fs_cli, not the listener: flushing tens of thousands keeps FreeSWITCH from answering for a long
+ * time (20,000 took over 110 s once).
+ */
+async function flushRegistrations(pid: number): Promise<void> {
+  if (SHAPE !== 'register') return;
+  try {
+    await run(join(rigDir!, 'cli-b.sh'), ['-t', '110000', '-x', 'sofia profile internal flush_inbound_reg'], 120_000);
+  } catch (e) {
+    flushFailures.push((e as Error).message.split('\n').filter(Boolean).slice(0, 2).join(' '));
+  }
+  await settle(pid, 60_000);
 }
 
 async function main(): Promise<void> {
@@ -306,22 +357,18 @@ async function main(): Promise<void> {
     await sleep(5000);
     idleMsPerSec = (cpuMs(pid) - i0) / 5;
     let nextId = 100_000;
+    // The rows in order: (mode, count, rate).
+    const plan: [Mode, number, number][] = [];
     for (let rep = 0; rep < REPS; rep++) {
-      for (const mode of rep % 2 === 0 ? (['sendevent', 'batch'] as const) : (['batch', 'sendevent'] as const)) {
-        runs.push(await measure(listener, pid, idleMsPerSec, mode, nextId, COUNT, RATE));
-        nextId += COUNT;
-        console.error(JSON.stringify(runs.at(-1)));
-      }
+      for (const mode of rep % 2 === 0 ? (['sendevent', 'batch'] as const) : (['batch', 'sendevent'] as const)) plan.push([mode, COUNT, RATE]);
     }
-    for (let rep = 0; rep < (MODULE_COUNT > 0 ? REPS : 0); rep++) {
-      runs.push(await measure(listener, pid, idleMsPerSec, 'c-module', nextId, MODULE_COUNT, MODULE_RATE));
-      nextId += MODULE_COUNT;
+    for (let rep = 0; rep < (MODULE_COUNT > 0 ? REPS : 0); rep++) plan.push(['c-module', MODULE_COUNT, MODULE_RATE]);
+    for (const rate of SUSTAIN) plan.push(['batch', rate * SECONDS, rate]);
+    for (const [i, [mode, count, rate]] of plan.entries()) {
+      runs.push(await measure(listener, pid, idleMsPerSec, mode, nextId, count, rate));
+      nextId += count;
       console.error(JSON.stringify(runs.at(-1)));
-    }
-    for (const rate of SUSTAIN) {
-      runs.push(await measure(listener, pid, idleMsPerSec, 'batch', nextId, rate * SECONDS, rate));
-      nextId += rate * SECONDS;
-      console.error(JSON.stringify(runs.at(-1)));
+      if (i < plan.length - 1) await flushRegistrations(pid);
     }
     // mod_sofia logs (at debug, the rig's level) each replicated registration it wrote to sip_registrations.
     const log = readFileSync(logFile).subarray(logStart).toString('latin1');
@@ -336,9 +383,10 @@ async function main(): Promise<void> {
     shape: SHAPE,
     date: new Date().toISOString(),
     machine: `${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end (the switches and the bench included): rates depend on the CPU left, CPU time per event is the robust figure`,
-    settings: { moduleCount: MODULE_COUNT, moduleRate: MODULE_RATE, count: COUNT, rate: RATE, reps: REPS, sustain: SUSTAIN, seconds: SECONDS, injectors: 2, leanSendevent: true, batchMs: 5, batchMax: 256 },
+    settings: { moduleCount: MODULE_COUNT, moduleRate: MODULE_RATE, count: COUNT, rate: RATE, reps: REPS, sustain: SUSTAIN, seconds: SECONDS, injectors: 2, leanSendevent: true, batchMs: BATCH_MS, batchMax: 256 },
     fsIdleCpuMsPerSec: idleMsPerSec,
     registrationsOnFsB: registrations,
+    flushFailures,
     registrationsExpected: SHAPE !== 'register' ? 0 : REPS * 2 * COUNT + REPS * MODULE_COUNT + SUSTAIN.reduce((a, r) => a + r * SECONDS, 0),
     runs,
   };

@@ -4,13 +4,12 @@
  * FreeSWITCH reads an event-socket command's head one byte per recv() (each followed by a
  * sched_yield()), one thread per connection: a replicated registration's head costs it several
  * ms of CPU (README, "Calibrating the simulated switch"). Hence a small fixed number of
- * connections (default 2, one per core; more are slower again), and on each a short window of
- * `maxInFlight` commands written ahead of their replies (default 8: FreeSWITCH's connection
- * thread never waits for the next command, and what it holds stays ~8 commands, tens of ms of
- * its CPU, so under overload the backlog stays in this queue, where a newer state supersedes it;
- * a fast consumer still gets up to 8 commands per write). Each `+OK <uuid>` / `-ERR ...` reply
- * (they come back in order) retires the oldest. With the batch hook, batches instead (see
- * pumpBatches).
+ * connections (default 2, one per core; more are slower again), and on each a window of
+ * `maxInFlight` commands written ahead of their replies (default 64: a batch of received events
+ * from the pool goes out in one write; FreeSWITCH then holds at most 64 commands per connection,
+ * a fraction of a second of its CPU, beyond which the backlog stays in this queue, where a newer
+ * state supersedes it). Each `+OK <uuid>` / `-ERR ...` reply (they come back in order) retires the
+ * oldest. With the batch hook, batches instead (see pumpBatches), at most 2 not fanned out.
  *
  * Events with the same order key always take the same connection (a hash of the key), so they
  * keep their order; the bridge keys a received event by the SIP user or call it is about, else
@@ -58,7 +57,7 @@ export interface SendeventInjectorOptions extends EslEndpointOptions {
   maxQueuedEvents?: number;
   /** Per connection: most bytes queued before the oldest are dropped (default 16 MiB). */
   maxQueuedBytes?: number;
-  /** Per connection: commands written ahead of their replies (default 8; batches: at most MAX_BATCHES_IN_FLIGHT). */
+  /** Per connection: commands written ahead of their replies (default 64; batches: at most MAX_BATCHES_IN_FLIGHT). */
   maxInFlight?: number;
   /** Per connection: longest a command may wait in the queue, ms (default 0: no age bound; setting max-queue-age). */
   maxQueueAgeMs?: number;
@@ -147,7 +146,7 @@ export type InjectorStats = InjectorConnectionStats & { perConnection: InjectorC
 /** A command left unanswered at this many reply timeouts in a row (as the first one waiting) is dropped. */
 export const MAX_SUSPECT_STALLS = 3;
 
-const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 8, maxQueueAgeMs: 0, warnIntervalMs: 10_000, batchMs: 10, batchMaxEvents: 256, batchProbeTimeoutMs: 2000, fanOutTimeoutMs: 5000 };
+const DEFAULTS = { connections: 2, maxQueuedEvents: 10_000, maxQueuedBytes: 16 * 1024 * 1024, maxInFlight: 64, maxQueueAgeMs: 0, warnIntervalMs: 10_000, batchMs: 10, batchMaxEvents: 256, batchProbeTimeoutMs: 2000, fanOutTimeoutMs: 5000 };
 /** How a command may be treated while queued (see src/esl/ingress-queue.ts); absent: plain FIFO. */
 export interface SendTag {
   /** Replaces a queued command with the same key and order key (src/wire/supersede-key.ts). */

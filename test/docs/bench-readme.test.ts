@@ -55,6 +55,6 @@ test('a real-FreeSWITCH block follows its file: a changed figure changes the tab
   assert.doesNotMatch(out, /typed by hand/);
   assert.match(out, /2\.00 ms/);
   assert.ok(out.startsWith('a\n') && out.endsWith(`${realfsEnd('x')}\nb\n`));
-  assert.throws(() => withRealfsBlocks('no markers', [block], () => file(2).json), /markers of the realfs block "x"/);
+  assert.throws(() => withRealfsBlocks('no markers', [block], () => file(2).json), /markers of the generated block "x"/);
   assert.throws(() => batchCpuTable([{ path: 'bad.json', json: { runs: 3 } }]), /bad\.json runs: not a list/);
 });

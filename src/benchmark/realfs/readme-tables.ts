@@ -1,7 +1,8 @@
 /**
  * The README's real-FreeSWITCH figures, generated from the committed measurements in
- * bench/results/realfs/ (never typed): each block sits between `<!-- realfs:NAME start … -->`
- * and `<!-- realfs:NAME end -->` and is rendered from the files its block lists. `npm run
+ * bench/results/realfs/ (never typed): each block sits between `<!-- generated:NAME start … -->`
+ * and `<!-- generated:NAME end -->` and is rendered from the files its block lists (or, for a
+ * few blocks, from other committed results: see testkit/readme-blocks.ts). `npm run
  * bench:docs` writes them; a test fails when the README and the committed files disagree.
  *
  * The files are the drivers' own JSON (bench/realfs/*.ts, `fs-event-multicast bench
@@ -144,7 +145,7 @@ export function batchCpuTable(files: readonly RealfsFile[]): string {
   const shapes = new Set(files.map((f) => cpuRuns(f).shape));
   const withShape = shapes.size > 1;
   const withLabel = files.some((f) => f.label !== undefined);
-  const head = [...(withShape ? ['event'] : []), ...(withLabel ? ['code'] : []), 'path', 'offered/s', 'FreeSWITCH CPU per event', 'delivered', 'p50 / p99 latency'];
+  const head = [...(withShape ? ['event'] : []), ...(withLabel ? ['variant'] : []), 'path', 'offered/s', 'FreeSWITCH CPU per event', 'delivered', 'p50 / p99 latency'];
   const rows = files.flatMap((f) => cpuRows(f, withShape, withLabel));
   const loads = [...new Set(files.map((f) => cpuRuns(f).load))];
   const repeated = rows.length < files.reduce((a, f) => a + cpuRuns(f).runs.length, 0);
@@ -250,8 +251,8 @@ export function benchVersusModuleTable(files: readonly RealfsFile[]): string {
 
 // --- rendering into the README ------------------------------------------------------------------
 
-export const realfsStart = (name: string): string => `<!-- realfs:${name} start (generated from bench/results/realfs by npm run bench:docs; do not edit) -->`;
-export const realfsEnd = (name: string): string => `<!-- realfs:${name} end -->`;
+export const realfsStart = (name: string): string => `<!-- generated:${name} start (npm run bench:docs, from committed results; do not edit) -->`;
+export const realfsEnd = (name: string): string => `<!-- generated:${name} end -->`;
 
 /** The README with every block's section regenerated; throws when a block's markers are missing. */
 export function withRealfsBlocks(readme: string, blocks: readonly RealfsBlock[], read: (path: string) => unknown): string {
@@ -261,7 +262,7 @@ export function withRealfsBlocks(readme: string, blocks: readonly RealfsBlock[],
     const end = realfsEnd(b.name);
     const i = out.indexOf(start);
     const j = out.indexOf(end);
-    if (i < 0 || j < i) throw new Error(`README: the markers of the realfs block "${b.name}" are missing or out of order`);
+    if (i < 0 || j < i) throw new Error(`README: the markers of the generated block "${b.name}" are missing or out of order`);
     const body = b.render(b.files.map((f) => ({ ...f, json: read(f.path) })));
     out = `${out.slice(0, i + start.length)}\n${body}\n${out.slice(j)}`;
   }
