@@ -63,11 +63,10 @@ export interface BridgeOptions {
 }
 
 /**
- * Workers for `workers=auto`. Measured on 2 cores (bench full run, 1.3 KB PSK events): 0 workers
- * matched 1 and 2 on throughput (egress 80k/s; ingress 47.5k vs 45k vs 40k) with far better tail
- * latency (e2e p99 at 10k/s 2.5 ms vs 11.9 ms) and less memory (107 vs 147 MB): on two cores a
- * worker only competes with the main thread and FreeSWITCH. With more cores, leave one for the
- * main thread and one for FreeSWITCH, and give the rest to the pool.
+ * Workers for `workers=auto`. On 2 cores the full benchmark (`npm run bench`: workers 0/1/2) found
+ * no throughput gain from a worker and a worse tail latency and memory: a worker only competes
+ * with the main thread and FreeSWITCH there. With more cores, leave one for the main thread and
+ * one for FreeSWITCH, and give the rest to the pool.
  */
 export function autoWorkers(cores = cpus().length): number {
   return cores <= 2 ? 0 : Math.min(8, cores - 2);

@@ -117,6 +117,14 @@ function perBatchNote(runs: CpuRun[]): string {
   return ` (${lo === hi ? fixed(lo, 1) : `${fixed(lo, 1)}–${fixed(hi, 1)}`} events each)`;
 }
 
+/** The files' machine notes, the shared wording once and each file's load average in order. */
+function machineNote(notes: string[]): string {
+  const loads = notes.map((m) => /load average ([0-9.]+ at the start(?: and [0-9.]+ at the end)?)/.exec(m)?.[1] ?? null);
+  if (loads.some((l) => l === null)) return `Machine: ${[...new Set(notes)].join('; ')}.`;
+  const rest = [...new Set(notes.map((m) => m.replace(/, load average [0-9.]+ at the start(?: and [0-9.]+ at the end)?/, '')))];
+  return `Machine: ${rest.join('; ')}; load average, file by file: ${loads.join('; ')}.`;
+}
+
 /** Rows of one batch-cpu file: one per (mode, rate), repetitions side by side. */
 function cpuRows(f: RealfsFile, withShape: boolean, withLabel: boolean): string[][] {
   const { shape, runs } = cpuRuns(f);
@@ -147,9 +155,8 @@ export function batchCpuTable(files: readonly RealfsFile[]): string {
   const withLabel = files.some((f) => f.label !== undefined);
   const head = [...(withShape ? ['event'] : []), ...(withLabel ? ['variant'] : []), 'path', 'offered/s', 'FreeSWITCH CPU per event', 'delivered', 'p50 / p99 latency'];
   const rows = files.flatMap((f) => cpuRows(f, withShape, withLabel));
-  const loads = [...new Set(files.map((f) => cpuRuns(f).load))];
   const repeated = rows.length < files.reduce((a, f) => a + cpuRuns(f).runs.length, 0);
-  return `${table(head, rows)}\n\n${repeated ? 'A row run more than once lists each run (CPU `a / b`, latency `p50 / p99; p50 / p99`). ' : ''}${sources(files)} Machine: ${loads.join('; ')}.`;
+  return `${table(head, rows)}\n\n${repeated ? 'A row run more than once lists each run (CPU `a / b`, latency `p50 / p99; p50 / p99`). ' : ''}${sources(files)} ${machineNote(files.map((f) => cpuRuns(f).load))}`;
 }
 
 // --- overload.ts: a whole bridge under overload, final state on the switch -----------------------
