@@ -80,6 +80,13 @@ export function benchmarkTables(src: CommittedResults): string {
   }
   for (const s of SCENARIOS) {
     const cell = (psk: boolean): string => {
+      const flags = values(runs, { scenario: s, psk }, (r) => (r.search_converged === null || r.search_converged === undefined ? null : r.search_converged ? 1 : 0), false);
+      return flags.length === 0 ? '–' : `${flags.reduce((a, f) => a + f, 0)} of ${flags.length}`;
+    };
+    lines.push(`| ${s}, searches converged (bracket ≤ 3%, answer confirmed) | ${cell(true)} | ${cell(false)} |`);
+  }
+  for (const s of SCENARIOS) {
+    const cell = (psk: boolean): string => {
       const cpu = med(values(runs, { scenario: s, psk }, (r) => r.cost_cpu_us_per_event ?? null, false));
       const ratio = med(values(runs, { scenario: s, psk }, (r) => r.cost_ratio ?? null, false));
       return cpu === null ? '–' : `${cpu.toFixed(1)} µs (${num(ratio, 1)}× reference)`;
