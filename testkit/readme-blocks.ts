@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { batchCpuTable, benchVersusModuleTable, overloadTable, type RealfsBlock } from '../src/benchmark/realfs/readme-tables.js';
 import { calibrationSummary, REPO_ROOT } from './realfs-calibration.js';
+import { commandCostUs, dispatchCostUs, MEASURED_COST_MODEL } from '../src/testing/cost-model.js';
+import { benchEvent, injectedSendevent } from '../src/benchmark/realfs/event-shapes.js';
 import { judgeProof, proofTable, type ProofRun } from '../src/benchmark/gate-proof.js';
 import { readRuns } from '../src/benchmark/schema.js';
 import { frameDatagram, multicastSenderLine } from '../src/wire/egress.js';
@@ -69,6 +71,7 @@ export const REALFS_BLOCKS: readonly RealfsBlock[] = [
   },
   { name: 'gate-proof-1', files: [], render: () => gateProofSection('bench/results/gate-proof') },
   { name: 'compact-size', files: [], render: () => compactSizeTable() },
+  { name: 'lean-saving', files: [], render: () => leanSavingTable() },
   {
     name: 'calibration',
     files: MODEL_CHECK_BENCH.map((path) => ({ path })),
@@ -114,6 +117,22 @@ export function compactSizeTable(): string {
     return `| ${s.name} (${s.bytes.toLocaleString('en-US')} bytes of event text) | ${legacy.toLocaleString('en-US')} | ${compact.toLocaleString('en-US')}${n > 1 ? ` in ${n} datagrams` : ''} | ${(legacy / compact).toFixed(1)}× |`;
   });
   return ['| event | C module format, PSK: bytes | compact: bytes | smaller by |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** What lean-sendevent saves FreeSWITCH per injected event, by the calibrated model (head bytes read one by one). */
+export function leanSavingTable(): string {
+  const ctx = { run: 'r', domain: 'fs-bench.invalid', profile: 'internal' };
+  const kinds = { register: 'register', presence: 'presence', mwi: 'mwi' } as const;
+  const rows = (['register', 'presence', 'mwi'] as const).map((shape) => {
+    const head = (lean: boolean): number => {
+      const c = injectedSendevent(benchEvent(shape, ctx, 12345), 'fs-a', lean);
+      return c.indexOf('\n\n') + 2;
+    };
+    const cost = (lean: boolean): number => commandCostUs(MEASURED_COST_MODEL, head(lean), 0) + dispatchCostUs(MEASURED_COST_MODEL, kinds[shape]);
+    const name = { register: 'registration', presence: 'presence (PRESENCE_IN)', mwi: 'MWI (MESSAGE_WAITING)' }[shape];
+    return `| ${name} | ${head(false).toLocaleString('en-US')} → ${head(true).toLocaleString('en-US')} | ${(cost(false) / 1000).toFixed(2)} → ${(cost(true) / 1000).toFixed(2)} ms | ${((1 - cost(true) / cost(false)) * 100).toFixed(0)}% |`;
+  });
+  return ['| event | head bytes, full → lean | FreeSWITCH CPU per sendevent | saved |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 /** Reads a block's file from the repository (any working directory). */

@@ -320,7 +320,7 @@ const flushFailures: string[] = [];
 async function flushRegistrations(pid: number): Promise<void> {
   if (SHAPE !== 'register') return;
   try {
-    await run(join(rigDir!, 'cli-b.sh'), ['-t', '110000', '-x', 'sofia profile internal flush_inbound_reg'], 120_000);
+    await run(join(rigDir!, 'cli-b.sh'), ['-t', '60000', '-x', 'sofia profile internal flush_inbound_reg'], 70_000);
   } catch (e) {
     flushFailures.push((e as Error).message.split('\n').filter(Boolean).slice(0, 2).join(' '));
   }
@@ -335,7 +335,9 @@ async function main(): Promise<void> {
     restore();
     process.exit(130);
   });
-  writeFileSync(luaConf, `<configuration name="lua.conf" description="LUA Configuration">\n  <settings>\n    <hook event="CUSTOM" subclass="fs_event_multicast::batch" script="${SCRIPT}"/>\n  </settings>\n</configuration>\n`);
+  const withHook = (): void =>
+    writeFileSync(luaConf, `<configuration name="lua.conf" description="LUA Configuration">\n  <settings>\n    <hook event="CUSTOM" subclass="fs_event_multicast::batch" script="${SCRIPT}"/>\n  </settings>\n</configuration>\n`);
+  withHook();
   const runs: RunResult[] = [];
   const loadAtStart = loadavg()[0]!;
   let registrations = '';
@@ -348,7 +350,25 @@ async function main(): Promise<void> {
     const logFile = join(rigDir!, 'fs-b/log/freeswitch.log');
     const logStart = statSync(logFile).size;
     if (MODULE_COUNT > 0) await run(join(rigDir!, 'start-a.sh'), [...mc, '--mc-address', '127.0.0.2', '--mc-source', '127.0.0.1'], 120_000);
-    const pid = fsPid();
+    let pid = fsPid();
+    /**
+     * A fresh fs-b (the rig deletes its databases at start): flushing tens of thousands of
+     * registrations takes FreeSWITCH minutes, a restart seconds. fs-a stops too (only the C module
+     * rows, which come earlier, need it).
+     */
+    const freshFsB = async (): Promise<void> => {
+      await run(join(rigDir!, 'stop-all.sh'), [], 120_000).catch((e: Error) => console.error(e.message));
+      withHook();
+      try {
+        await run(join(rigDir!, 'start-b.sh'), [...mc, '--mc-address', '127.0.0.1', '--mc-source', '127.0.0.2'], 120_000);
+      } finally {
+        restore();
+      }
+      pid = fsPid();
+      const readyBy = Date.now() + 30_000;
+      while (!listener.connection.ready && Date.now() < readyBy) await sleep(50);
+      await settle(pid, 10_000);
+    };
     const listener = new Listener();
     listener.connection.start();
     while (!listener.connection.ready) await sleep(20);
@@ -364,11 +384,14 @@ async function main(): Promise<void> {
     }
     for (let rep = 0; rep < (MODULE_COUNT > 0 ? REPS : 0); rep++) plan.push(['c-module', MODULE_COUNT, MODULE_RATE]);
     for (const rate of SUSTAIN) plan.push(['batch', rate * SECONDS, rate]);
+    const sustainFrom = plan.length - SUSTAIN.length;
     for (const [i, [mode, count, rate]] of plan.entries()) {
+      // Registrations: every row starts from an empty table (see flushRegistrations); the big rows from a fresh fs-b.
+      if (SHAPE === 'register' && i >= sustainFrom) await freshFsB();
       runs.push(await measure(listener, pid, idleMsPerSec, mode, nextId, count, rate));
       nextId += count;
       console.error(JSON.stringify(runs.at(-1)));
-      if (i < plan.length - 1) await flushRegistrations(pid);
+      if (i + 1 < sustainFrom) await flushRegistrations(pid);
     }
     // mod_sofia logs (at debug, the rig's level) each replicated registration it wrote to sip_registrations.
     const log = readFileSync(logFile).subarray(logStart).toString('latin1');
