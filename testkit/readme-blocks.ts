@@ -69,6 +69,7 @@ export const REALFS_BLOCKS: readonly RealfsBlock[] = [
     files: [{ path: `${DIR}/bench-register-20261202T0724.json` }],
     render: benchVersusModuleTable,
   },
+  { name: 'gate-proof-2', files: [], render: () => gateProofSection(GATE_PROOF_DIR) },
   { name: 'gate-proof-1', files: [], render: () => gateProofSection('bench/results/gate-proof') },
   { name: 'compact-size', files: [], render: () => compactSizeTable() },
   { name: 'lean-saving', files: [], render: () => leanSavingTable() },
