@@ -26,7 +26,12 @@ const MODEL_CHECK_BENCH = [`${DIR}/bench-register-20261202T0724.json`];
 export const REALFS_BLOCKS: readonly RealfsBlock[] = [
   {
     name: 'batch-cpu',
-    files: ['register', 'presence', 'mwi'].map((shape) => ({ path: `${DIR}/batch-cpu-${shape}-20261202.json` })),
+    files: [
+      { path: `${DIR}/batch-cpu-register-20261202-run1.json`, label: 'run 1' },
+      { path: `${DIR}/batch-cpu-register-20261202-run2.json`, label: 'run 2' },
+      { path: `${DIR}/batch-cpu-presence-20261202.json` },
+      { path: `${DIR}/batch-cpu-mwi-20261202.json` },
+    ],
     render: batchCpuTable,
   },
   {
