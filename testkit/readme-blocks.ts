@@ -29,6 +29,7 @@ export const REALFS_BLOCKS: readonly RealfsBlock[] = [
     files: [
       { path: `${DIR}/batch-cpu-register-20261202-run1.json`, label: 'run 1' },
       { path: `${DIR}/batch-cpu-register-20261202-run2.json`, label: 'run 2' },
+      { path: `${DIR}/batch-cpu-register-20261202-run3.json`, label: 'run 3' },
       { path: `${DIR}/batch-cpu-presence-20261202.json` },
       { path: `${DIR}/batch-cpu-mwi-20261202.json` },
     ],
