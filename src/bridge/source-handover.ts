@@ -7,6 +7,12 @@
  * subscribed (which is what Bridge.ready() waits for), nothing is sent twice, and the order is
  * FreeSWITCH's. If the streams cannot meet (the old one idle or gone, no sequence numbers, the
  * buffer full), a deadline ends the handover and says how.
+ *
+ * The two sockets are read independently, so the old one may pass on events that the new one has
+ * received too but not yet delivered (its first delivery then starts below what the old one has
+ * already passed on). The sequence numbers the old stream passed on are remembered, and the new
+ * stream's copies of them are dropped when it takes over: without that, those events went out
+ * twice (a race a reload under traffic hit in about half the runs).
  */
 import type { EslEventSource } from '../esl/event-source.js';
 import { eventSequenceOf } from '../wire/plain-header.js';
@@ -27,6 +33,8 @@ export interface HandoverHooks {
 
 export class SourceHandover {
   private readonly buffered: Buffer[] = [];
+  /** Event-Sequence numbers the old stream passed on before the switch point was known (bounded). */
+  private readonly passedByOld = new Set<number>();
   /** Event-Sequence of the new stream's first event; null until it has one. */
   private switchAt: number | null = null;
   private timer: NodeJS.Timeout;
@@ -63,7 +71,13 @@ export class SourceHandover {
       return;
     }
     if (from !== this.old) return;
-    if (this.switchAt === null) return this.hooks.passOn(texts);
+    if (this.switchAt === null) {
+      for (const t of texts) {
+        const seq = eventSequenceOf(t);
+        if (seq !== null && this.passedByOld.size < MAX_BUFFERED) this.passedByOld.add(seq);
+      }
+      return this.hooks.passOn(texts);
+    }
     // The old stream is passed on up to the switch point; reaching it ends the old stream.
     let i = 0;
     while (i < texts.length) {
@@ -81,8 +95,15 @@ export class SourceHandover {
     this.finished = true;
     clearTimeout(this.timer);
     void this.old.close();
-    this.hooks.done(this.next, how, this.buffered.length, this.switchAt);
-    if (this.buffered.length > 0) this.hooks.passOn(this.buffered.splice(0));
+    // The new stream's copies of what the old one already passed on are not passed on again.
+    const fresh = this.passedByOld.size === 0 ? this.buffered : this.buffered.filter((t) => {
+      const seq = eventSequenceOf(t);
+      return seq === null || !this.passedByOld.has(seq);
+    });
+    this.buffered.length = 0;
+    this.passedByOld.clear();
+    this.hooks.done(this.next, how, fresh.length, this.switchAt);
+    if (fresh.length > 0) this.hooks.passOn(fresh);
   }
 
   /** Bridge stop: both sources close, nothing more is passed on. */

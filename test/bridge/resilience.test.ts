@@ -30,6 +30,17 @@ function indexesOf(fired: FiredEvent[], tag: string): number[] {
 }
 
 /** Every index 0..count-1 present (at-least-once: a command in flight at a drop may fire twice). */
+/** What is wrong with a stream of indexes that should be 0..n-1 in order: for a failure message. */
+function describeStream(indexes: number[], n: number): string {
+  const seen = new Map<number, number>();
+  for (const i of indexes) seen.set(i, (seen.get(i) ?? 0) + 1);
+  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !seen.has(i));
+  const twice = [...seen].filter(([, c]) => c > 1).map(([i]) => i);
+  const firstOutOfOrder = indexes.findIndex((v, k) => k > 0 && v < indexes[k - 1]!);
+  const around = firstOutOfOrder < 0 ? '' : `; out of order at position ${firstOutOfOrder}: …${indexes.slice(Math.max(0, firstOutOfOrder - 3), firstOutOfOrder + 3).join(', ')}…`;
+  return `missing ${JSON.stringify(missing)}, twice ${JSON.stringify(twice)}${around}`;
+}
+
 function assertComplete(indexes: number[], count: number, what: string): void {
   const seen = new Set(indexes);
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
@@ -126,7 +137,8 @@ test('reload under traffic: new bindings take effect, the stream loses nothing; 
   // The new event socket takes over exactly where the old one stopped: none lost, none twice.
   // One sender's events, in FreeSWITCH's order, across the handover and the pool swap (bindings
   // changed, so the pool was replaced too): none lost, none twice, none overtaken.
-  assert.deepEqual(indexesOf(got, 'reload'), Array.from({ length: n }, (_, i) => i));
+  const order = indexesOf(got, 'reload');
+  assert.deepEqual(order, Array.from({ length: n }, (_, i) => i), `${describeStream(order, n)}; A: ${JSON.stringify(a.counters.egress)} B: ${JSON.stringify(b.counters.ingress)}`);
   assert.ok(a.logs.find(/new event socket took over/), 'the new event socket took over');
   await a.br.reload('again');
   assert.equal(a.counters.reloads.unchanged, 1);
