@@ -69,3 +69,11 @@ test('the deadline ends a handover whose old stream went quiet, and passes on wh
   h.onEvents(old, events(7, 8));
   assert.deepEqual(passed, [1, 2, 3, 4, 5, 6], 'nothing after the handover ended');
 });
+
+test('the old stream idle, the new one carrying an event only its bindings take: passed on at the deadline', () => {
+  const { h, next, passed, done } = handover();
+  h.onEvents(next, events(7, 7));
+  h.complete('deadline');
+  assert.deepEqual(passed, [7]);
+  assert.deepEqual(done, ['deadline']);
+});
