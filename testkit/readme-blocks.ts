@@ -7,9 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { batchCpuTable, benchVersusModuleTable, overloadTable, type RealfsBlock } from '../src/benchmark/realfs/readme-tables.js';
-import { calibrationSummary, REPO_ROOT } from './realfs-calibration.js';
+import { calibrationSummary, injectedHeadBytes, REPO_ROOT } from './realfs-calibration.js';
 import { commandCostUs, dispatchCostUs, MEASURED_COST_MODEL } from '../src/testing/cost-model.js';
-import { benchEvent, injectedSendevent } from '../src/benchmark/realfs/event-shapes.js';
 import { judgeProof, proofTable, type ProofRun } from '../src/benchmark/gate-proof.js';
 import { readRuns } from '../src/benchmark/schema.js';
 import { frameDatagram, multicastSenderLine } from '../src/wire/egress.js';
@@ -128,13 +127,9 @@ export function compactSizeTable(): string {
 
 /** What lean-sendevent saves FreeSWITCH per injected event, by the calibrated model (head bytes read one by one). */
 export function leanSavingTable(): string {
-  const ctx = { run: 'r', domain: 'fs-bench.invalid', profile: 'internal' };
   const kinds = { register: 'register', presence: 'presence', mwi: 'mwi' } as const;
   const rows = (['register', 'presence', 'mwi'] as const).map((shape) => {
-    const head = (lean: boolean): number => {
-      const c = injectedSendevent(benchEvent(shape, ctx, 12345), 'fs-a', lean);
-      return c.indexOf('\n\n') + 2;
-    };
+    const head = (lean: boolean): number => injectedHeadBytes(shape, lean);
     const cost = (lean: boolean): number => commandCostUs(MEASURED_COST_MODEL, head(lean), 0) + dispatchCostUs(MEASURED_COST_MODEL, kinds[shape]);
     const name = { register: 'registration', presence: 'presence (PRESENCE_IN)', mwi: 'MWI (MESSAGE_WAITING)' }[shape];
     return `| ${name} | ${head(false).toLocaleString('en-US')} → ${head(true).toLocaleString('en-US')} | ${(cost(false) / 1000).toFixed(2)} → ${(cost(true) / 1000).toFixed(2)} ms | ${((1 - cost(true) / cost(false)) * 100).toFixed(0)}% |`;

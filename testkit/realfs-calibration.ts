@@ -50,6 +50,11 @@ export interface CalibrationRow extends CalibrationCase {
   loadavg1: number;
 }
 
+/** Bytes of the head FreeSWITCH reads one by one when the bridge injects event `n` of a shape (lean or not). */
+export function injectedHeadBytes(shape: ShapeName, lean: boolean, ctx = { run: 'r', domain: 'fs-bench.invalid', profile: 'internal' }, n = 12345): number {
+  return injectedSendevent(benchEvent(shape, ctx, n), 'fs-a', lean).indexOf('\n\n') + 2;
+}
+
 export const KIND_OF_SHAPE: Record<CalibrationRow['shape'], EventKind> = { register: 'register', presence: 'presence', mwi: 'mwi', custom: 'other' };
 
 export function loadCalibrationRows(files?: string[]): CalibrationRow[] {
@@ -188,8 +193,7 @@ export function calibrationSummary(calibrationFiles: readonly string[], benchFil
     });
   const ctx = { run: 'r', domain: 'fs-bench.invalid', profile: 'internal' };
   const sample = benchEvent('register', ctx, 12345);
-  const injected = injectedSendevent(sample, 'fs-a', true);
-  const heads = { firing: sendeventCommand(sample).length, injected: injected.indexOf('\n\n') + 2 };
+  const heads = { firing: sendeventCommand(sample).length, injected: injectedHeadBytes('register', true, ctx) };
   const e2e = benchFiles.flatMap(({ path, json }) => {
     const report = json as E2eReport;
     const bridge = report.results.find((r) => r.system === 'bridge' && r.scenario === 'e2e' && r.skipped === null);
@@ -204,8 +208,8 @@ export function calibrationSummary(calibrationFiles: readonly string[], benchFil
     const dispatch = dispatchCostUs(model, kind);
     return Math.round(Math.min((2 * 1e6) / (read + dispatch), (2 * 1e6) / read, 1e6 / dispatch)).toLocaleString('en-US');
   };
-  const presenceHead = injectedSendevent(benchEvent('presence', ctx, 12345), 'fs-a', true).indexOf('\n\n') + 2;
-  const mwiHead = injectedSendevent(benchEvent('mwi', ctx, 12345), 'fs-a', true).indexOf('\n\n') + 2;
+  const presenceHead = injectedHeadBytes('presence', true, ctx);
+  const mwiHead = injectedHeadBytes('mwi', true, ctx);
   return [
     `Fitted on the ${rows.filter(isFitRow).length} closed-loop one-connection rows of ${calibrationFiles.map((f) => `\`${f}\``).join(', ')}:`,
     '',
