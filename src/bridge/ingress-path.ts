@@ -15,7 +15,7 @@ import type { CompactPacketInfo, MessageOptions } from '../wire/compact/ingress.
 import { DROP_REASONS, type DropReason } from '../wire/types.js';
 import type { SendTag } from '../esl/injector.js';
 import { fanOutRelay } from './fan-out.js';
-import { ingressTag, URGENT } from './ingress-tag.js';
+import { ingressTag, sendTagOf } from './ingress-tag.js';
 import { destinationsOf, type LiveParts } from './live-parts.js';
 import { mismatchKindOf, PskMismatchReport } from './psk-mismatch.js';
 
@@ -122,7 +122,7 @@ export class IngressPath {
     }
     const m = d.outcome;
     if (m.registration !== undefined) this.o.location.remote([m.registration], null);
-    if (m.ok) this.fire(m.orderKey ?? m.sender ?? '', m.command, undefined, m.heartbeat ? URGENT : m.supersede === null ? undefined : { supersedeKey: m.supersede.key, expiresS: m.supersede.expiresS });
+    if (m.ok) this.fire(m.orderKey ?? m.sender ?? '', m.command, undefined, sendTagOf(m.heartbeat, m.supersede));
     else g.dropped[m.reason]++;
     if (m.heartbeat && m.sender !== null) this.o.peers.sighted(m.sender, now);
     return true;

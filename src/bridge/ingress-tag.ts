@@ -5,13 +5,18 @@
  */
 import type { SendTag } from '../esl/injector.js';
 import type { IngressResult } from '../pool/tasks.js';
+import type { SupersedeTag } from '../wire/supersede-key.js';
 
 /** HEARTBEAT and peerup/peerdown. */
 export const URGENT: SendTag = Object.freeze({ urgent: true });
 
 /** The tag of item i of an ingress batch, or undefined: a plain event, delivered in its turn. */
 export function ingressTag(r: IngressResult, i: number): SendTag | undefined {
-  if (r.heartbeat[i] === 1) return URGENT;
-  const s = r.supersede?.[i];
-  return s == null ? undefined : { supersedeKey: s.key, expiresS: s.expiresS };
+  return sendTagOf(r.heartbeat[i] === 1, r.supersede?.[i]);
+}
+
+/** The tag of one received event (a batch item, or a reassembled compact message). */
+export function sendTagOf(heartbeat: boolean, supersede: SupersedeTag | null | undefined): SendTag | undefined {
+  if (heartbeat) return URGENT;
+  return supersede == null ? undefined : { supersedeKey: supersede.key, expiresS: supersede.expiresS };
 }
