@@ -18,12 +18,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareRuns, formatComparison, parsePercent, type CompareOptions } from '../../src/benchmark/compare.js';
-import { GATE_DEFAULT_MAX_COST_INCREASE, GATE_DEFAULT_MAX_REGRESSION, GATE_DEFAULT_NOISE_FLOOR } from '../../src/benchmark/gate-proof.js';
+import { GATE_DEFAULT_MAX_COST_INCREASE, GATE_DEFAULT_MAX_REGRESSION, GATE_DEFAULT_NOISE_FLOOR } from '../../src/benchmark/gate-rules.js';
 import { readRuns, SCHEMA_VERSION, type BenchReport, type ScenarioName } from '../../src/benchmark/schema.js';
 import { runSuite } from '../system/scenarios/suite.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
-export { GATE_DEFAULT_MAX_COST_INCREASE, GATE_DEFAULT_MAX_REGRESSION } from '../../src/benchmark/gate-proof.js';
 /** The bridge scenarios the gate runs (the default configuration: workers auto, PSK and plain). */
 const GATED_SCENARIOS: ScenarioName[] = ['egress', 'ingress', 'e2e'];
 const USAGE =

@@ -24,7 +24,7 @@
  */
 import { execFile } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EslConnection } from '../../src/esl/connection.js';
@@ -90,29 +90,6 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** utime+stime per thread name (threads of one name summed), in ms: which of FreeSWITCH's threads did the work. */
-function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
-
-/** Per thread name, the CPU ms spent between two readings (threads gone or new count from 0), largest first, > 0 only. */
-function threadDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
-  const names = new Set([...before.keys(), ...after.keys()]);
-  const rows = [...names].map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0)] as const).filter(([, v]) => v > 0);
-  return Object.fromEntries(rows.sort((a, b) => b[1] - a[1]));
 }
 
 /** Waits until the process used < 1 tick per 500 ms twice in a row (its queues drained); at most maxMs. */
@@ -224,8 +201,6 @@ interface RunResult {
   fsIdleCpuMsInWindow: number;
   fsCpuMsPerEvent: number | null;
   latencyMs: { p50: number | null; p99: number | null; max: number | null };
-  /** FreeSWITCH's CPU by thread name over the window, ms (threads of one name summed). */
-  fsThreadsCpuMs: Record<string, number>;
   injector: { batches: number; batchedEvents: number; eventsPerBatch: number | null; fanOut: string; droppedOldest: number; requeued: number; fanOutWaits: number; fanOutPolls: number };
 }
 
@@ -243,7 +218,6 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
   await settle(pid, 10_000);
   const sentAt = new Map<string, number>();
   const cpu0 = cpuMs(pid);
-  const threads0 = threadCpuMs(pid);
   const t0 = performance.now();
   const wall0 = Date.now();
   let sent = 0;
@@ -274,7 +248,6 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
   }
   await settle(pid, 20_000);
   const cpu1 = cpuMs(pid);
-  const threads1 = threadCpuMs(pid);
   const windowSec = (Date.now() - wall0) / 1000;
   const s = injector.stats();
   await injector.close(0);
@@ -294,7 +267,6 @@ async function measure(listener: Listener, pid: number, idleMsPerSec: number, mo
     fsIdleCpuMsInWindow: round(idle, 1)!,
     fsCpuMsPerEvent: delivered === 0 ? null : round((cpu1 - cpu0 - idle) / delivered),
     latencyMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1), max: round(latencies.at(-1) ?? null, 1) },
-    fsThreadsCpuMs: threadDelta(threads0, threads1),
     injector: {
       batches: s.batches,
       batchedEvents: s.batchedEvents,

@@ -1,24 +1,12 @@
 /**
- * The CI gate's rules (bench/gate/ci-gate.ts applies them) and the README's table of the gate's
- * proof (bench/gate/proof.sh: runs of the unchanged tree, each expected to pass, and runs with
- * --handicap 15%, each expected to fail), judged again here from the committed result files with
- * these same rules, so the table can only say what the files and the rules say.
+ * The README's table of the gate's proof (bench/gate/proof.sh: runs of the unchanged tree, each
+ * expected to pass, and runs with --handicap 15%, each expected to fail), judged again here from
+ * the committed result files with the gate's own rules (gate-rules.ts), so the table can only say
+ * what the files and the rules say.
  */
-import { compareRuns, parsePercent, type CompareOptions } from './compare.js';
+import { compareRuns, type CompareOptions } from './compare.js';
+import { gateOptions } from './gate-rules.js';
 import type { BenchReport } from './schema.js';
-
-export const GATE_DEFAULT_MAX_REGRESSION = '25%';
-/** A rise of the median CPU cost beyond this fails (chosen from the baseline runs' spread; see the README). */
-export const GATE_DEFAULT_MAX_COST_INCREASE = '12%';
-export const GATE_DEFAULT_NOISE_FLOOR = '3%';
-
-export function gateOptions(): CompareOptions {
-  return {
-    maxRegression: parsePercent(GATE_DEFAULT_MAX_REGRESSION, 'max regression'),
-    maxCostIncrease: parsePercent(GATE_DEFAULT_MAX_COST_INCREASE, 'max cost increase'),
-    noiseFloor: parsePercent(GATE_DEFAULT_NOISE_FLOOR, 'noise floor'),
-  };
-}
 
 export interface ProofRun {
   kind: 'plain' | 'handicap';

@@ -96,10 +96,7 @@ export class SourceHandover {
     clearTimeout(this.timer);
     void this.old.close();
     // The new stream's copies of what the old one already passed on are not passed on again.
-    const fresh = this.buffered.splice(0).filter((t) => {
-      const seq = this.passedByOld.size === 0 ? null : eventSequenceOf(t);
-      return seq === null || !this.passedByOld.has(seq);
-    });
+    const fresh = this.buffered.splice(0).filter((t) => !this.passedByOld.has(eventSequenceOf(t) ?? -1));
     this.passedByOld.clear();
     this.hooks.done(this.next, how, fresh.length, this.switchAt);
     if (fresh.length > 0) this.hooks.passOn(fresh);

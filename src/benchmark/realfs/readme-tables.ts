@@ -64,7 +64,6 @@ function latency(ms: number | null): string {
   if (ms === null) return '–';
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
 }
-const joinSlash = (values: string[]): string => values.join(' / ');
 
 function sources(files: readonly RealfsFile[]): string {
   return `Source: ${files.map((f) => `\`${f.path}\``).join(', ')}.`;
@@ -140,7 +139,7 @@ function cpuRows(f: RealfsFile, withShape: boolean, withLabel: boolean): string[
     const row = [
       `${MODE_LABEL[first.mode] ?? first.mode}${first.mode === 'batch' ? perBatchNote(g) : ''}`,
       thousands(first.rate),
-      `${joinSlash(g.map((r) => fixed(r.cpuMs, 2)))} ms`,
+      `${g.map((r) => fixed(r.cpuMs, 2)).join(' / ')} ms`,
       sent === 0 ? '–' : `${thousands(delivered)} of ${thousands(sent)}`,
       g.map((r) => `${latency(r.p50)} / ${latency(r.p99)}`).join('; '),
     ];
